@@ -1,0 +1,535 @@
+"use client";
+
+import Link from "next/link";
+import { useEffect, useMemo, useState, type ReactNode } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { agentProblem, hasStaleTemplates, PROBLEM_STYLES, shortRevision } from "@/lib/agents";
+import { KIND_LABELS, outcomeStyle, type AgentKind } from "@/lib/status";
+import { formatAbsolute, formatClock, formatDuration, toDate } from "@/lib/time";
+import type { Agent, AgentDetail, Health, LifecycleEvent, WakeAttempt } from "@/lib/types";
+import { ConfirmDialog } from "../confirm-dialog";
+import { ConvergenceTimeline } from "../convergence-timeline";
+import { errorMessage, trpcErrorCode, useTRPC } from "../providers";
+import { StatusPill } from "../status-pill";
+import { AbsoluteTime, Countdown, RelativeTime } from "../time";
+import { forgetAgent, useLiveUpdates } from "../use-live-updates";
+
+type Action = "reprovision" | "wake" | "delete";
+type Notice = { kind: "ok" | "error"; text: string } | null;
+
+export function AgentDetailView({ id }: { id: string }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  useLiveUpdates([`agent:${id}`]);
+
+  const [deleted, setDeleted] = useState<string | null>(null);
+  const getQ = useQuery(trpc.agents.get.queryOptions({ id }, { enabled: !deleted }));
+  const timelineQ = useQuery(trpc.agents.timeline.queryOptions({ id }, { enabled: !deleted }));
+  const healthQ = useQuery(trpc.system.health.queryOptions(undefined, { staleTime: 5_000 }));
+  const meQ = useQuery(trpc.system.me.queryOptions(undefined, { staleTime: Infinity }));
+  const canAct = meQ.data ? meQ.data.role !== "viewer" : true;
+
+  const agent = getQ.data;
+  useEffect(() => {
+    if (agent?.name) document.title = `${agent.name} · Agent · Mission Control`;
+  }, [agent?.name]);
+
+  const [confirm, setConfirmState] = useState<Action | null>(null);
+  const [notice, setNotice] = useState<Notice>(null);
+  const setConfirm = (action: Action | null) => {
+    if (action) setNotice(null);
+    setConfirmState(action);
+  };
+
+  const applyAgent = (view: Agent) => {
+    queryClient.setQueryData<AgentDetail>(trpc.agents.get.queryKey({ id }), (old) => (old ? { ...old, ...view } : old));
+    void queryClient.invalidateQueries(trpc.agents.get.queryFilter({ id }));
+  };
+  const onActionError = (what: string) => (err: unknown) => {
+    setConfirm(null);
+    setNotice({ kind: "error", text: `${what} failed: ${errorMessage(err)}` });
+  };
+
+  const reprovision = useMutation(
+    trpc.agents.reprovision.mutationOptions({
+      onSuccess: (view) => {
+        setConfirm(null);
+        setNotice({ kind: "ok", text: `Reprovision started: cycle ${view.lifecycleGeneration}` });
+        applyAgent(view);
+      },
+      onError: onActionError("Reprovision"),
+    }),
+  );
+  const wake = useMutation(
+    trpc.agents.wake.mutationOptions({
+      onSuccess: (view) => {
+        setConfirm(null);
+        setNotice({ kind: "ok", text: `Wake started: cycle ${view.lifecycleGeneration}` });
+        applyAgent(view);
+      },
+      onError: onActionError("Wake"),
+    }),
+  );
+  const remove = useMutation(
+    trpc.agents.delete.mutationOptions({
+      onSuccess: () => {
+        const name = agent?.name ?? "Agent";
+        setConfirm(null);
+        setDeleted(name);
+        setNotice({ kind: "ok", text: `Deleted ${name}` });
+        forgetAgent(id);
+        for (const [key, data] of queryClient.getQueriesData<Agent[]>(trpc.agents.list.queryFilter())) {
+          if (data) queryClient.setQueryData<Agent[]>(key, data.filter((a) => a.id !== id));
+        }
+        queryClient.removeQueries(trpc.agents.get.queryFilter({ id }));
+        queryClient.removeQueries(trpc.agents.timeline.queryFilter({ id }));
+      },
+      onError: onActionError("Delete"),
+    }),
+  );
+  const busy = reprovision.isPending || wake.isPending || remove.isPending;
+
+  const attempts = useMemo(() => agent?.attempts ?? [], [agent?.attempts]);
+  const eventsNewestFirst = useMemo(() => [...(timelineQ.data?.events ?? [])].reverse(), [timelineQ.data?.events]);
+
+  if (deleted) {
+    return (
+      <div className="mx-auto max-w-3xl p-6">
+        <NoticeBar notice={notice} onDismiss={() => setNotice(null)} />
+        <p className="mt-4 text-sm">
+          <Link href="/" className="text-sky-700 underline dark:text-sky-400">
+            Back to the board
+          </Link>
+        </p>
+      </div>
+    );
+  }
+
+  if (getQ.isPending) {
+    return (
+      <p className="p-6 text-sm text-zinc-500" role="status">
+        Loading agent…
+      </p>
+    );
+  }
+  if (getQ.isError || !agent) {
+    const code = trpcErrorCode(getQ.error);
+    return (
+      <div className="p-6 text-sm" role="alert">
+        <h1 className="text-lg font-semibold">{code === "NOT_FOUND" || code === "BAD_REQUEST" ? "Agent not found" : "Could not load the agent"}</h1>
+        <p className="mt-1 text-zinc-600 dark:text-zinc-400">{errorMessage(getQ.error)}</p>
+        <Link href="/" className="mt-3 inline-block text-sky-700 underline dark:text-sky-400">
+          Back to the board
+        </Link>
+      </div>
+    );
+  }
+
+  const problem = agentProblem(agent);
+  const stale = hasStaleTemplates(agent);
+  const nextCycle = agent.lifecycleGeneration + 1;
+
+  return (
+    <div className="mx-auto flex max-w-7xl flex-col gap-4 p-4" data-testid="agent-detail" data-agent-id={agent.id} data-status={agent.status}>
+      {/* header */}
+      <div className="flex flex-wrap items-start gap-3">
+        <div className="min-w-0">
+          <nav aria-label="Breadcrumb" className="text-xs text-zinc-500 dark:text-zinc-400">
+            <Link href="/" className="hover:underline">
+              Board
+            </Link>
+            <span aria-hidden> / </span>
+            <Link href={`/?gateway=${agent.gatewayId}`} className="hover:underline">
+              {agent.gateway.name}
+            </Link>
+            {agent.boardId ? (
+              <>
+                <span aria-hidden> / </span>
+                <Link href={`/?gateway=${agent.gatewayId}&board=${agent.boardId}`} className="hover:underline">
+                  {agent.board?.name}
+                </Link>
+              </>
+            ) : null}
+          </nav>
+          <h1 className="mt-0.5 flex flex-wrap items-center gap-2 text-xl font-semibold">
+            <span className="truncate">{agent.name}</span>
+            <StatusPill status={agent.status} />
+            <span className="text-sm font-normal text-zinc-500 dark:text-zinc-400">{KIND_LABELS[agent.kind as AgentKind] ?? agent.kind}</span>
+          </h1>
+        </div>
+        <div className="ml-auto flex items-center gap-2">
+          <button type="button" className="btn btn-primary" disabled={!canAct || busy} onClick={() => setConfirm("reprovision")} title={canAct ? "New token, current templates, fresh wake attempts" : "Viewers cannot act"}>
+            Reprovision
+          </button>
+          <button type="button" className="btn" disabled={!canAct || busy} onClick={() => setConfirm("wake")} title={canAct ? "A new wake cycle with fresh attempts, no reprovisioning" : "Viewers cannot act"}>
+            Wake
+          </button>
+          <button type="button" className="btn btn-danger" disabled={!canAct || busy} onClick={() => setConfirm("delete")} title={canAct ? "Remove the agent from its gateway and from Mission Control" : "Viewers cannot act"}>
+            Delete
+          </button>
+        </div>
+      </div>
+
+      <NoticeBar notice={notice} onDismiss={() => setNotice(null)} />
+
+      {problem ? (
+        <div data-testid="agent-problem" data-error-kind={problem.kind} className={`flex items-start gap-2 rounded-md px-3 py-2 text-sm ring-1 ring-inset ${PROBLEM_STYLES[problem.kind]}`}>
+          <span className="shrink-0 text-xs font-bold uppercase">{problem.label}</span>
+          <span className="break-words">{problem.text}</span>
+        </div>
+      ) : null}
+
+      <div className="grid gap-4 lg:grid-cols-[minmax(0,1fr)_20rem]">
+        <Section title="Lifecycle">
+          <dl className="grid grid-cols-1 gap-x-6 gap-y-2 text-sm sm:grid-cols-2 xl:grid-cols-3">
+            <Field name="status" label="Status">
+              <StatusPill status={agent.status} />
+              {agent.statusReason ? <span className="ml-2 font-mono text-xs text-zinc-500">{agent.statusReason}</span> : null}
+            </Field>
+            <Field name="wakeAttempts" label="Wake attempts">
+              <span className="font-mono tabular-nums">
+                {agent.wakeAttempts}/{agent.maxWakeAttempts}
+              </span>
+            </Field>
+            <Field name="checkinDeadlineAt" label="Check-in deadline">
+              <Countdown deadline={agent.checkinDeadlineAt} />
+              {agent.checkinDeadlineAt ? <span className="ml-2 text-xs text-zinc-500">{formatAbsolute(agent.checkinDeadlineAt)}</span> : null}
+            </Field>
+            <Field name="lastWakeSentAt" label="Last wake sent">
+              <AbsoluteTime value={agent.lastWakeSentAt} empty="never" />
+            </Field>
+            <Field name="lastSeenAt" label="Last seen">
+              <AbsoluteTime value={agent.lastSeenAt} empty="never" />
+            </Field>
+            <Field name="lifecycleGeneration" label="Cycle (lifecycle generation)">
+              <span className="font-mono tabular-nums">{agent.lifecycleGeneration}</span>
+            </Field>
+            <Field name="cycleStartedBy" label="Cycle started by">
+              {agent.cycleStartedBy ?? <Muted>—</Muted>}
+              {agent.cycleStartedAt ? (
+                <span className="ml-1 text-xs text-zinc-500">
+                  (<RelativeTime value={agent.cycleStartedAt} />)
+                </span>
+              ) : null}
+            </Field>
+            <Field name="heartbeats" label="Heartbeats accepted / rejected">
+              <span className="font-mono tabular-nums">{agent.heartbeatsAccepted}</span>
+              <span className="text-zinc-400"> / </span>
+              <span className={`font-mono tabular-nums ${agent.heartbeatsRejected > 0 ? "font-semibold text-rose-700 dark:text-rose-400" : ""}`} data-testid="field-heartbeatsRejected">
+                {agent.heartbeatsRejected}
+              </span>
+            </Field>
+            <Field name="lastRejectedReason" label="Last rejected heartbeat">
+              {agent.lastRejectedReason ? (
+                <>
+                  <span className="text-rose-700 dark:text-rose-400">{agent.lastRejectedReason}</span>
+                  {agent.lastRejectedAt ? (
+                    <span className="ml-1 text-xs text-zinc-500">
+                      (<RelativeTime value={agent.lastRejectedAt} />)
+                    </span>
+                  ) : null}
+                </>
+              ) : (
+                <Muted>none</Muted>
+              )}
+            </Field>
+            <Field name="templateRevision" label="Template revision">
+              <span className="font-mono text-xs" title={agent.templateRevision ?? undefined}>
+                {shortRevision(agent.templateRevision)}
+              </span>
+              {stale ? (
+                <span className="ml-2 rounded bg-amber-100 px-1 text-[10px] font-semibold uppercase text-amber-800 dark:bg-amber-950 dark:text-amber-300" data-testid="stale-templates">
+                  stale · gateway {shortRevision(agent.gateway.templateRevision)}
+                </span>
+              ) : null}
+            </Field>
+            <Field name="gateway" label="Gateway">
+              <Link href={`/?gateway=${agent.gatewayId}`} className="text-sky-700 hover:underline dark:text-sky-400">
+                {agent.gateway.name}
+              </Link>
+              <span className="ml-1 text-xs text-zinc-500">
+                {agent.gateway.driver} ·{" "}
+                <span className={agent.gateway.status === "unreachable" || agent.gateway.status === "incompatible" ? "font-semibold text-orange-700 dark:text-orange-400" : ""}>
+                  {agent.gateway.status}
+                </span>
+              </span>
+            </Field>
+            <Field name="board" label="Board">
+              {agent.boardId ? (
+                <Link href={`/?gateway=${agent.gatewayId}&board=${agent.boardId}`} className="text-sky-700 hover:underline dark:text-sky-400">
+                  {agent.board?.name}
+                </Link>
+              ) : (
+                <Muted>none (gateway agent)</Muted>
+              )}
+            </Field>
+            <Field name="heartbeatIntervalSeconds" label="Heartbeat interval">
+              {agent.heartbeatIntervalSeconds}s <Muted>(lost after {agent.heartbeatIntervalSeconds * 3}s)</Muted>
+            </Field>
+            {agent.simulatorBehaviour ? (
+              <Field name="simulatorBehaviour" label="Simulator behaviour">
+                <span className="font-mono text-xs">{agent.simulatorBehaviour}</span>
+              </Field>
+            ) : null}
+            <Field name="sessionKey" label="Session key">
+              <span className="break-all font-mono text-xs">{agent.sessionKey}</span>
+            </Field>
+            <Field name="lastProvisionError" label="Last provision error" wide>
+              {agent.lastProvisionError ? <span className="break-words text-rose-700 dark:text-rose-400">{agent.lastProvisionError}</span> : <Muted>none</Muted>}
+            </Field>
+          </dl>
+        </Section>
+
+        <Diagnose agent={agent} health={healthQ.data} />
+      </div>
+
+      <Section title="Convergence timeline">
+        <ConvergenceTimeline attempts={attempts} events={timelineQ.data?.events ?? []} status={agent.status} />
+        <AttemptsTable attempts={attempts} />
+      </Section>
+
+      <Section title={`Event log${timelineQ.data ? ` (${timelineQ.data.events.length})` : ""}`}>
+        {timelineQ.isPending ? (
+          <p className="text-sm text-zinc-500">Loading events…</p>
+        ) : timelineQ.isError ? (
+          <p className="text-sm text-rose-700" role="alert">
+            Could not load events: {errorMessage(timelineQ.error)}
+          </p>
+        ) : (
+          <EventLog events={eventsNewestFirst} />
+        )}
+      </Section>
+
+      <ConfirmDialog
+        open={confirm === "reprovision"}
+        title={`Reprovision ${agent.name}?`}
+        busy={reprovision.isPending}
+        onCancel={() => setConfirm(null)}
+        onConfirm={() => reprovision.mutate({ id })}
+      >
+        Starts cycle {nextCycle}: a new token and the current templates are delivered, then up to {agent.maxWakeAttempts} fresh wake attempts.
+      </ConfirmDialog>
+      <ConfirmDialog open={confirm === "wake"} title={`Wake ${agent.name}?`} busy={wake.isPending} onCancel={() => setConfirm(null)} onConfirm={() => wake.mutate({ id })}>
+        Starts cycle {nextCycle} with up to {agent.maxWakeAttempts} fresh wake attempts, without reprovisioning.
+      </ConfirmDialog>
+      <ConfirmDialog open={confirm === "delete"} title={`Delete ${agent.name}?`} danger busy={remove.isPending} onCancel={() => setConfirm(null)} onConfirm={() => remove.mutate({ id })}>
+        The agent is removed from its gateway and from Mission Control. This cannot be undone.
+      </ConfirmDialog>
+    </div>
+  );
+}
+
+function NoticeBar({ notice, onDismiss }: { notice: Notice; onDismiss(): void }) {
+  if (!notice) return null;
+  return (
+    <div
+      className={`flex items-center gap-3 rounded-md px-3 py-2 text-sm ${
+        notice.kind === "ok" ? "bg-emerald-50 text-emerald-900 dark:bg-emerald-950 dark:text-emerald-100" : "bg-rose-50 text-rose-900 dark:bg-rose-950 dark:text-rose-100"
+      }`}
+    >
+      <span role={notice.kind === "error" ? "alert" : "status"} data-testid="action-result" data-kind={notice.kind}>
+        {notice.text}
+      </span>
+      <button type="button" className="ml-auto text-xs underline" onClick={onDismiss}>
+        Dismiss
+      </button>
+    </div>
+  );
+}
+
+function Section({ title, children }: { title: string; children: ReactNode }) {
+  return (
+    <section className="card p-4" aria-label={title}>
+      <h2 className="mb-3 text-sm font-semibold text-zinc-700 dark:text-zinc-300">{title}</h2>
+      {children}
+    </section>
+  );
+}
+
+function Field({ name, label, children, wide }: { name: string; label: string; children: ReactNode; wide?: boolean }) {
+  return (
+    <div className={`min-w-0 ${wide ? "sm:col-span-2 xl:col-span-3" : ""}`}>
+      <dt className="text-xs text-zinc-500 dark:text-zinc-400">{label}</dt>
+      <dd className="mt-0.5" data-testid={`field-${name}`}>
+        {children}
+      </dd>
+    </div>
+  );
+}
+
+function Muted({ children }: { children: ReactNode }) {
+  return <span className="text-zinc-400 dark:text-zinc-500">{children}</span>;
+}
+
+function AttemptsTable({ attempts }: { attempts: WakeAttempt[] }) {
+  if (attempts.length === 0) return null;
+  return (
+    <div className="mt-4 overflow-x-auto">
+      <table className="w-full min-w-[44rem] text-left text-sm">
+        <caption className="sr-only">Wake attempts, newest first</caption>
+        <thead className="text-xs text-zinc-500 dark:text-zinc-400">
+          <tr className="border-b border-zinc-200 dark:border-zinc-800">
+            <th className="py-1.5 pr-3 font-medium">Cycle</th>
+            <th className="py-1.5 pr-3 font-medium">Attempt</th>
+            <th className="py-1.5 pr-3 font-medium">Outcome</th>
+            <th className="py-1.5 pr-3 font-medium">Sent</th>
+            <th className="py-1.5 pr-3 font-medium">Deadline</th>
+            <th className="py-1.5 pr-3 font-medium">Checked in</th>
+            <th className="py-1.5 pr-3 font-medium">Error</th>
+          </tr>
+        </thead>
+        <tbody>
+          {attempts.map((a) => {
+            const style = outcomeStyle(a.outcome);
+            const sent = toDate(a.sentAt);
+            const checked = toDate(a.checkedInAt);
+            return (
+              <tr
+                key={a.id}
+                data-testid="wake-attempt"
+                data-outcome={a.outcome}
+                data-attempt={a.attempt}
+                data-generation={a.generation}
+                className="border-b border-zinc-100 last:border-0 dark:border-zinc-800/70"
+              >
+                <td className="py-1.5 pr-3 font-mono tabular-nums">{a.generation}</td>
+                <td className="py-1.5 pr-3 font-mono tabular-nums">#{a.attempt}</td>
+                <td className="py-1.5 pr-3">
+                  <span className={`inline-flex h-5 items-center rounded-full px-2 text-xs font-medium ring-1 ring-inset ${style.pill}`}>{a.outcome}</span>
+                </td>
+                <td className="py-1.5 pr-3 whitespace-nowrap" title={formatAbsolute(a.sentAt)}>
+                  {formatClock(a.sentAt)} <RelativeTime value={a.sentAt} className="text-xs text-zinc-500" />
+                </td>
+                <td className="py-1.5 pr-3 whitespace-nowrap">
+                  {a.outcome === "pending" ? <Countdown deadline={a.deadlineAt} /> : <span title={formatAbsolute(a.deadlineAt)}>{formatClock(a.deadlineAt)}</span>}
+                </td>
+                <td className="py-1.5 pr-3 whitespace-nowrap">
+                  {checked && sent ? (
+                    <span title={formatAbsolute(checked)}>
+                      {formatClock(checked)} <span className="text-xs text-zinc-500">after {formatDuration(checked.getTime() - sent.getTime())}</span>
+                    </span>
+                  ) : (
+                    <Muted>—</Muted>
+                  )}
+                </td>
+                <td className="max-w-[24rem] truncate py-1.5 pr-3 text-xs text-rose-700 dark:text-rose-400" title={a.error ?? undefined}>
+                  {a.error ?? ""}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function eventTone(name: string): string {
+  if (/failed|max_attempts|heartbeat_lost|rejected/.test(name)) return "text-rose-700 dark:text-rose-400";
+  if (name === "agent.heartbeat" || name.endsWith(".succeeded") || name === "queue.worker.success") return "text-emerald-700 dark:text-emerald-400";
+  if (name.startsWith("lifecycle.wake") || name === "lifecycle.reconcile.retriggered") return "text-amber-700 dark:text-amber-400";
+  if (name === "operator.action" || name === "lifecycle.cycle.started") return "text-sky-700 dark:text-sky-400";
+  return "text-zinc-600 dark:text-zinc-400";
+}
+
+function EventLog({ events }: { events: LifecycleEvent[] }) {
+  if (events.length === 0) return <p className="text-sm text-zinc-500">No events yet.</p>;
+  return (
+    <ol className="divide-y divide-zinc-100 text-sm dark:divide-zinc-800/70" data-testid="event-log" aria-label="Events, newest first">
+      {events.map((e) => (
+        <li key={e.id} data-testid="event-row" data-event={e.event} className="grid grid-cols-[6.5rem_17rem_minmax(0,1fr)] items-baseline gap-3 py-1.5">
+          <span className="font-mono text-xs tabular-nums text-zinc-500" title={formatAbsolute(e.at)}>
+            <time dateTime={toDate(e.at)?.toISOString()}>{formatClock(e.at, true)}</time>
+          </span>
+          <span className={`truncate font-mono text-xs ${eventTone(e.event)}`} title={e.event}>
+            {e.event}
+          </span>
+          <span className="min-w-0 break-words">
+            {e.message}
+            {e.generation != null || e.attempt != null || e.actor ? (
+              <span className="ml-2 text-xs text-zinc-500">
+                {e.generation != null ? `cycle ${e.generation}` : ""}
+                {e.attempt != null ? ` · attempt ${e.attempt}` : ""}
+                {e.actor ? ` · by ${e.actor}` : ""}
+              </span>
+            ) : null}
+          </span>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+type Check = { key: string; label: string; state: "ok" | "warn" | "fail" | "unknown"; detail: string };
+
+/** The operator recovery checklist (SPEC §8 Diagnose, §9), computed from what the page already knows. */
+function Diagnose({ agent, health }: { agent: AgentDetail; health: Health | undefined }) {
+  const problem = agentProblem(agent);
+  const checks: Check[] = [
+    health
+      ? health.workersAlive > 0
+        ? { key: "worker", label: "Queue worker running", state: "ok", detail: `${health.workersAlive} alive (queue schema ${health.queueSchema})` }
+        : { key: "worker", label: "Queue worker running", state: "fail", detail: "No worker: deadlines are not enforced. Start one with `npm run worker`." }
+      : { key: "worker", label: "Queue worker running", state: "unknown", detail: "Checking…" },
+    agent.gateway.status === "reachable"
+      ? { key: "gateway", label: "Gateway reachable", state: "ok", detail: `${agent.gateway.name} (${agent.gateway.driver})` }
+      : agent.gateway.status === "unknown"
+        ? { key: "gateway", label: "Gateway reachable", state: "unknown", detail: "Not probed yet" }
+        : {
+            key: "gateway",
+            label: "Gateway reachable",
+            state: "fail",
+            detail: `Gateway is ${agent.gateway.status}: wakes cannot be delivered. Check its URL, token and version.`,
+          },
+    hasStaleTemplates(agent)
+      ? { key: "templates", label: "Templates current", state: "warn", detail: "The agent runs older templates. Reprovision to deliver the current revision." }
+      : { key: "templates", label: "Templates current", state: agent.templateRevision ? "ok" : "unknown", detail: agent.templateRevision ? shortRevision(agent.templateRevision) : "No templates delivered yet" },
+    agent.heartbeatsRejected > 0
+      ? {
+          key: "rejected",
+          label: "Heartbeats accepted",
+          state: "warn",
+          detail: `${agent.heartbeatsRejected} rejected${agent.lastRejectedReason ? ` (last: ${agent.lastRejectedReason})` : ""}. A token mismatch is the usual cause: Reprovision issues a new token.`,
+        }
+      : { key: "rejected", label: "Heartbeats accepted", state: "ok", detail: "No rejected heartbeats" },
+    problem
+      ? {
+          key: "error",
+          label: "Last error",
+          state: "fail",
+          detail:
+            problem.kind === "gateway_unreachable"
+              ? "The gateway did not answer (not an agent problem). Fix the gateway, then Reprovision."
+              : problem.kind === "no_checkin"
+                ? "Wakes were delivered but the agent never called the heartbeat API (check HEARTBEAT.md, base URL, token). Reprovision starts a new cycle."
+                : problem.kind === "heartbeat_lost"
+                  ? "The agent checked in, then stopped heartbeating. Wake it or check the runtime."
+                  : problem.text,
+        }
+      : { key: "error", label: "Last error", state: "ok", detail: "None" },
+  ];
+  const tone: Record<Check["state"], string> = {
+    ok: "bg-emerald-500",
+    warn: "bg-amber-500",
+    fail: "bg-rose-500",
+    unknown: "bg-zinc-400",
+  };
+  return (
+    <section className="card p-4" aria-label="Diagnose" data-testid="diagnose">
+      <h2 className="mb-3 text-sm font-semibold text-zinc-700 dark:text-zinc-300">Diagnose</h2>
+      <ul className="space-y-2 text-sm">
+        {checks.map((c) => (
+          <li key={c.key} data-check={c.key} data-state={c.state} className="flex gap-2">
+            <span aria-hidden className={`mt-1.5 size-2 shrink-0 rounded-full ${tone[c.state]}`} />
+            <div className="min-w-0">
+              <div className="font-medium">
+                {c.label} <span className="sr-only">: {c.state}</span>
+              </div>
+              <div className="break-words text-xs text-zinc-600 dark:text-zinc-400">{c.detail}</div>
+            </div>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

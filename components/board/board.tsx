@@ -1,0 +1,382 @@
+"use client";
+
+import { usePathname, useRouter, useSearchParams } from "next/navigation";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useMutation, useQuery } from "@tanstack/react-query";
+import { filtersToQuery, hasFilters, matchesNonStatusFilters, parseFilters, sortAgents, type BoardFilters } from "@/lib/agents";
+import { AGENT_KINDS, AGENT_STATUSES, KIND_LABELS, STATUS_STYLES, type AgentKind, type AgentStatus } from "@/lib/status";
+import type { Agent } from "@/lib/types";
+import { ConfirmDialog } from "../confirm-dialog";
+import { errorMessage, useTRPC, useTRPCClient } from "../providers";
+import { useLiveUpdates } from "../use-live-updates";
+import { AgentTable, type BoardRow } from "./agent-table";
+
+/** The board loads the whole fleet once and keeps it live over the socket; filters apply in the browser. */
+const LIST_INPUT = { limit: 20_000 } as const;
+const BULK_CHUNK = 10_000;
+
+type Notice = { kind: "ok" | "error"; text: string } | null;
+
+export function Board() {
+  const trpc = useTRPC();
+  const trpcClient = useTRPCClient();
+  const router = useRouter();
+  const pathname = usePathname();
+  const searchParams = useSearchParams();
+  const filters = useMemo(() => parseFilters(searchParams), [searchParams]);
+  const live = useLiveUpdates(["fleet"]);
+
+  const agentsQ = useQuery(trpc.agents.list.queryOptions(LIST_INPUT, { staleTime: 60_000 }));
+  const gatewaysQ = useQuery(trpc.gateways.list.queryOptions());
+  const boardsQ = useQuery(trpc.boards.list.queryOptions());
+  const meQ = useQuery(trpc.system.me.queryOptions(undefined, { staleTime: Infinity }));
+  const canAct = meQ.data ? meQ.data.role !== "viewer" : true;
+
+  // ---- filters in the URL ----------------------------------------------------------------------------------------
+  const setFilters = useCallback(
+    (next: BoardFilters) => router.replace(`${pathname}${filtersToQuery(next)}`, { scroll: false }),
+    [router, pathname],
+  );
+  const update = useCallback((patch: Partial<BoardFilters>) => setFilters({ ...filters, ...patch }), [filters, setFilters]);
+
+  const [qDraft, setQDraft] = useState(filters.q);
+  const lastUrlQ = useRef(filters.q);
+  useEffect(() => {
+    // The URL changed from elsewhere (back button, "Clear filters"): show it in the box.
+    if (filters.q !== lastUrlQ.current) {
+      lastUrlQ.current = filters.q;
+      setQDraft(filters.q);
+    }
+  }, [filters.q]);
+  useEffect(() => {
+    const q = qDraft.trim();
+    if (q === filters.q) return;
+    const t = setTimeout(() => {
+      lastUrlQ.current = q;
+      update({ q });
+    }, 150);
+    return () => clearTimeout(t);
+  }, [qDraft, filters.q, update]);
+
+  const searchRef = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== "/" || e.metaKey || e.ctrlKey || e.altKey) return;
+      const t = e.target as HTMLElement | null;
+      if (t && (t.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(t.tagName))) return;
+      if (document.querySelector("dialog[open]")) return;
+      e.preventDefault();
+      searchRef.current?.focus();
+      searchRef.current?.select();
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+
+  // ---- derived lists ---------------------------------------------------------------------------------------------
+  const sorted = useMemo(() => sortAgents(agentsQ.data ?? []), [agentsQ.data]);
+  const base = useMemo(() => sorted.filter((a) => matchesNonStatusFilters(a, filters)), [sorted, filters]);
+  const counts = useMemo(() => {
+    const c = Object.fromEntries(AGENT_STATUSES.map((s) => [s, 0])) as Record<AgentStatus, number>;
+    for (const a of base) if (a.status in c) c[a.status as AgentStatus] += 1;
+    return c;
+  }, [base]);
+  const filtered = useMemo(
+    () => (filters.status.length ? base.filter((a) => filters.status.includes(a.status as AgentStatus)) : base),
+    [base, filters.status],
+  );
+  const rows = useMemo(() => toRows(filtered), [filtered]);
+
+  // ---- selection ---------------------------------------------------------------------------------------------------
+  const [selected, setSelected] = useState<ReadonlySet<string>>(() => new Set());
+  const selectedShown = useMemo(() => filtered.filter((a) => selected.has(a.id)), [filtered, selected]);
+  const allSelected = filtered.length > 0 && selectedShown.length === filtered.length;
+  const toggle = useCallback((id: string) => {
+    setSelected((prev) => {
+      const next = new Set(prev);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
+  }, []);
+  const toggleMany = useCallback((ids: string[], select: boolean) => {
+    setSelected((prev) => {
+      const next = new Set(prev);
+      for (const id of ids) {
+        if (select) next.add(id);
+        else next.delete(id);
+      }
+      return next;
+    });
+  }, []);
+  const toggleAll = useCallback(() => {
+    setSelected(allSelected ? new Set() : new Set(filtered.map((a) => a.id)));
+  }, [allSelected, filtered]);
+
+  // ---- bulk reprovision -------------------------------------------------------------------------------------------
+  const [confirming, setConfirming] = useState(false);
+  const [notice, setNotice] = useState<Notice>(null);
+  const bulk = useMutation({
+    mutationKey: trpc.agents.bulkReprovision.mutationKey(),
+    mutationFn: async (ids: string[]) => {
+      let started = 0;
+      let missing = 0;
+      for (let i = 0; i < ids.length; i += BULK_CHUNK) {
+        const r = await trpcClient.agents.bulkReprovision.mutate({ ids: ids.slice(i, i + BULK_CHUNK) });
+        started += r.started;
+        missing += r.missing.length;
+      }
+      return { started, missing };
+    },
+    onSuccess: ({ started, missing }) => {
+      setNotice({
+        kind: "ok",
+        text: `Reprovision started for ${started} agent${started === 1 ? "" : "s"}${missing ? ` (${missing} no longer exist)` : ""}`,
+      });
+      setSelected(new Set());
+      setConfirming(false);
+    },
+    onError: (err) => {
+      setNotice({ kind: "error", text: `Reprovision failed: ${errorMessage(err)}` });
+      setConfirming(false);
+    },
+  });
+
+  const onFilterGateway = useCallback((id: string) => update({ gateway: id, board: null }), [update]);
+  const onFilterBoard = useCallback((gatewayId: string, boardId: string) => update({ gateway: gatewayId, board: boardId }), [update]);
+
+  const gatewayOptions = useMemo(() => {
+    if (gatewaysQ.data) return gatewaysQ.data.map((g) => ({ id: g.id, name: g.name }));
+    const m = new Map<string, string>();
+    for (const a of sorted) m.set(a.gatewayId, a.gateway.name);
+    return [...m].map(([id, name]) => ({ id, name }));
+  }, [gatewaysQ.data, sorted]);
+  const boardOptions = useMemo(() => {
+    const list = boardsQ.data ?? [];
+    return list
+      .filter((b) => !filters.gateway || b.gatewayId === filters.gateway)
+      .map((b) => ({ id: b.id, name: filters.gateway ? b.name : `${b.gateway.name} / ${b.name}` }));
+  }, [boardsQ.data, filters.gateway]);
+
+  const total = agentsQ.data?.length ?? 0;
+
+  return (
+    <div className="flex h-full flex-col">
+      <div className="shrink-0 space-y-2 border-b border-zinc-200 bg-white px-4 py-3 dark:border-zinc-800 dark:bg-zinc-900">
+        <div className="flex flex-wrap items-center gap-x-4 gap-y-2">
+          <h1 className="text-base font-semibold">Live board</h1>
+          <StatusStrip counts={counts} active={filters.status} onChange={(status) => update({ status })} total={base.length} />
+          <div className="ml-auto flex items-center gap-2">
+            {live === "reconnecting" ? <span className="text-xs text-amber-700 dark:text-amber-400">Live updates interrupted — reconnecting…</span> : null}
+            <button
+              type="button"
+              className="btn btn-primary"
+              disabled={selectedShown.length === 0 || !canAct || bulk.isPending}
+              title={canAct ? "Start a new cycle (fresh wake attempts) for every selected agent" : "Viewers cannot reprovision"}
+              onClick={() => {
+                setNotice(null);
+                setConfirming(true);
+              }}
+            >
+              Reprovision selected{selectedShown.length ? ` (${selectedShown.length})` : ""}
+            </button>
+          </div>
+        </div>
+        <div className="flex flex-wrap items-center gap-2" role="search" aria-label="Filter agents">
+          <input
+            ref={searchRef}
+            id="agent-search"
+            type="search"
+            className="input w-64"
+            placeholder="Search agents…  ( / )"
+            aria-label="Search agents by name, gateway or board"
+            aria-keyshortcuts="/"
+            value={qDraft}
+            onChange={(e) => setQDraft(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === "Escape") {
+                setQDraft("");
+                e.currentTarget.blur();
+              }
+            }}
+          />
+          <select className="input" aria-label="Gateway" value={filters.gateway ?? ""} onChange={(e) => update({ gateway: e.target.value || null, board: null })}>
+            <option value="">All gateways</option>
+            {gatewayOptions.map((g) => (
+              <option key={g.id} value={g.id}>
+                {g.name}
+              </option>
+            ))}
+          </select>
+          <select className="input max-w-64" aria-label="Board" value={filters.board ?? ""} onChange={(e) => update({ board: e.target.value || null })}>
+            <option value="">All boards</option>
+            {boardOptions.map((b) => (
+              <option key={b.id} value={b.id}>
+                {b.name}
+              </option>
+            ))}
+          </select>
+          <select className="input" aria-label="Kind" value={filters.kind ?? ""} onChange={(e) => update({ kind: (e.target.value || null) as AgentKind | null })}>
+            <option value="">All kinds</option>
+            {AGENT_KINDS.map((k) => (
+              <option key={k} value={k}>
+                {KIND_LABELS[k]}
+              </option>
+            ))}
+          </select>
+          {hasFilters(filters) ? (
+            <button
+              type="button"
+              className="btn"
+              onClick={() => {
+                setQDraft("");
+                lastUrlQ.current = "";
+                setFilters({ status: [], gateway: null, board: null, kind: null, q: "" });
+              }}
+            >
+              Clear filters
+            </button>
+          ) : null}
+          <span className="text-xs text-zinc-500 dark:text-zinc-400" data-testid="agent-count">
+            {agentsQ.data ? `${filtered.length} of ${total} agents` : ""}
+            {selectedShown.length ? ` · ${selectedShown.length} selected` : ""}
+          </span>
+        </div>
+        {notice ? (
+          <div
+            className={`flex items-center gap-3 rounded-md px-3 py-1.5 text-sm ${
+              notice.kind === "ok"
+                ? "bg-emerald-50 text-emerald-900 dark:bg-emerald-950 dark:text-emerald-100"
+                : "bg-rose-50 text-rose-900 dark:bg-rose-950 dark:text-rose-100"
+            }`}
+          >
+            <span role={notice.kind === "error" ? "alert" : "status"} data-testid="action-result" data-kind={notice.kind}>
+              {notice.text}
+            </span>
+            <button type="button" className="ml-auto text-xs underline" onClick={() => setNotice(null)}>
+              Dismiss
+            </button>
+          </div>
+        ) : null}
+      </div>
+
+      {agentsQ.isPending ? (
+        <p className="p-6 text-sm text-zinc-500" role="status">
+          Loading agents…
+        </p>
+      ) : agentsQ.isError ? (
+        <div className="p-6 text-sm" role="alert">
+          <p className="text-rose-700 dark:text-rose-300">Could not load agents: {errorMessage(agentsQ.error)}</p>
+          <button type="button" className="btn mt-2" onClick={() => void agentsQ.refetch()}>
+            Retry
+          </button>
+        </div>
+      ) : total === 0 ? (
+        <p className="p-6 text-sm text-zinc-500">No agents yet. Create a gateway to provision its first agent.</p>
+      ) : filtered.length === 0 ? (
+        <p className="p-6 text-sm text-zinc-500" data-testid="no-matches">
+          No agents match these filters.
+        </p>
+      ) : (
+        <AgentTable
+          rows={rows}
+          selected={selected}
+          onToggle={toggle}
+          onToggleMany={toggleMany}
+          allSelected={allSelected}
+          someSelected={selectedShown.length > 0}
+          onToggleAll={toggleAll}
+          onFilterGateway={onFilterGateway}
+          onFilterBoard={onFilterBoard}
+        />
+      )}
+
+      <ConfirmDialog
+        open={confirming}
+        title={`Reprovision ${selectedShown.length} agent${selectedShown.length === 1 ? "" : "s"}?`}
+        busy={bulk.isPending}
+        onCancel={() => setConfirming(false)}
+        onConfirm={() => bulk.mutate(selectedShown.map((a) => a.id))}
+      >
+        Each selected agent starts a new cycle: new token, current templates, and fresh wake attempts (up to its gateway&apos;s
+        maximum). Agents that are online now will be woken again.
+      </ConfirmDialog>
+    </div>
+  );
+}
+
+function StatusStrip({
+  counts,
+  active,
+  total,
+  onChange,
+}: {
+  counts: Record<AgentStatus, number>;
+  active: AgentStatus[];
+  total: number;
+  onChange(status: AgentStatus[]): void;
+}) {
+  return (
+    <div className="flex flex-wrap items-center gap-1.5" role="group" aria-label="Filter by status">
+      <button
+        type="button"
+        aria-pressed={active.length === 0}
+        data-testid="status-count-all"
+        onClick={() => onChange([])}
+        className={`inline-flex h-7 items-center gap-1.5 rounded-md border px-2 text-xs ${
+          active.length === 0 ? "border-zinc-500 bg-zinc-100 dark:bg-zinc-800" : "border-zinc-200 dark:border-zinc-700"
+        }`}
+      >
+        all <span className="font-mono font-semibold tabular-nums">{total}</span>
+      </button>
+      {AGENT_STATUSES.map((s) => {
+        const on = active.includes(s);
+        const style = STATUS_STYLES[s];
+        return (
+          <button
+            key={s}
+            type="button"
+            aria-pressed={on}
+            data-testid="status-count"
+            data-status={s}
+            data-count={counts[s]}
+            title={on ? `Stop filtering by ${s}` : `Show ${s} agents (adds to the status filter)`}
+            onClick={() => onChange(on ? active.filter((x) => x !== s) : [...active, s])}
+            className={`inline-flex h-7 items-center gap-1.5 rounded-md border px-2 text-xs ${
+              on ? style.active : "border-zinc-200 hover:bg-zinc-50 dark:border-zinc-700 dark:hover:bg-zinc-800"
+            } ${counts[s] === 0 && !on ? "opacity-60" : ""}`}
+          >
+            <span aria-hidden className={`size-2 rounded-full ${style.dot}`} />
+            {s}
+            <span className="font-mono font-semibold tabular-nums">{counts[s]}</span>
+          </button>
+        );
+      })}
+    </div>
+  );
+}
+
+function toRows(agents: Agent[]): BoardRow[] {
+  const rows: BoardRow[] = [];
+  let group: Extract<BoardRow, { type: "group" }> | null = null;
+  for (const a of agents) {
+    const key = `${a.gatewayId}|${a.boardId ?? ""}`;
+    if (!group || group.key !== key) {
+      group = {
+        type: "group",
+        key,
+        gatewayId: a.gatewayId,
+        gatewayName: a.gateway.name,
+        gatewayDriver: a.gateway.driver,
+        gatewayStatus: a.gateway.status,
+        boardId: a.boardId,
+        boardName: a.board?.name ?? null,
+        ids: [],
+      };
+      rows.push(group);
+    }
+    group.ids.push(a.id);
+    rows.push({ type: "agent", key: a.id, agent: a });
+  }
+  return rows;
+}

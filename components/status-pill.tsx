@@ -1,0 +1,16 @@
+import { statusStyle } from "@/lib/status";
+
+/** The agent status exactly as stored, in its one colour (lib/status.ts). */
+export function StatusPill({ status, className = "" }: { status: string; className?: string }) {
+  const style = statusStyle(status);
+  return (
+    <span
+      data-testid="status-pill"
+      data-status={status}
+      className={`inline-flex h-5 items-center gap-1 rounded-full px-2 text-xs font-medium ring-1 ring-inset ${style.pill} ${className}`}
+    >
+      <span aria-hidden className={`size-1.5 rounded-full ${style.dot} ${status === "waking" ? "animate-pulse" : ""}`} />
+      {status}
+    </span>
+  );
+}

@@ -1,0 +1,337 @@
+"use client";
+
+// Live updates over ONE Socket.IO connection per browser tab (SPEC §5). Pages say which rooms they show
+// (`useLiveUpdates(["fleet"])`, `useLiveUpdates([`agent:${id}`])`); pushed agents and events are written straight into
+// the TanStack Query cache, so every view of an agent changes at once, with no polling. After a reconnect everything
+// is refetched (pushes sent while disconnected are lost).
+import { useEffect, useSyncExternalStore } from "react";
+import { useQueryClient, type QueryClient, type QueryKey } from "@tanstack/react-query";
+import { io, type Socket } from "socket.io-client";
+import { SOCKET_EVENTS } from "@/server/events/names";
+import { isAgentPayload, isEventPayload, isNewer, matchesEventsInput, matchesListInput, reviveAgent, reviveEvent } from "@/lib/agents";
+import type { Agent, AgentDetail, AgentListInput, AgentTimeline, EventsListInput, LifecycleEvent } from "@/lib/types";
+import { redirectToLogin, useTRPC } from "./providers";
+
+export type LiveState = "idle" | "connecting" | "live" | "reconnecting" | "unauthorized";
+
+type Trpc = ReturnType<typeof useTRPC>;
+
+/** How long pushes are buffered before one cache write (keeps a 10k-agent fleet converging smooth). */
+const FLUSH_MS = 120;
+const SUBSCRIBE_CHUNK = 100;
+
+/**
+ * Agents known to be deleted. The server pushes the agent once more with status `deleting` and then nothing (the row is
+ * gone); its `operator.action` event ("deleted agent") is the signal that removes it from every list.
+ */
+const removedIds = new Set<string>();
+
+// ---- connection state (for the nav indicator) -------------------------------------------------------------------
+
+let state: LiveState = "idle";
+const stateListeners = new Set<() => void>();
+
+function setState(next: LiveState) {
+  if (state === next) return;
+  state = next;
+  for (const l of stateListeners) l();
+}
+
+export function useLiveState(): LiveState {
+  return useSyncExternalStore(
+    (l) => {
+      stateListeners.add(l);
+      return () => stateListeners.delete(l);
+    },
+    () => state,
+    () => "idle",
+  );
+}
+
+// ---- cache writer -------------------------------------------------------------------------------------------------
+
+interface Sink {
+  client: QueryClient;
+  agent(agent: Agent): void;
+  event(event: LifecycleEvent): void;
+  /** Drop a deleted agent from every list, and ignore late pushes about it. */
+  remove(id: string): void;
+  health(): void;
+  /** Data fetched before a subscription took effect may have missed pushes: refetch it. */
+  resync(rooms: string[], since: number): void;
+  /** After a reconnect: refetch everything that is shown. */
+  refetchAll(): void;
+}
+
+function inputOf<T>(key: QueryKey): T | undefined {
+  const meta = key[1] as { input?: T } | undefined;
+  return meta?.input;
+}
+
+function createSink(client: QueryClient, trpc: Trpc): Sink {
+  const agents = new Map<string, Agent>();
+  const removals = new Set<string>();
+  const events: LifecycleEvent[] = [];
+  let timer: ReturnType<typeof setTimeout> | null = null;
+
+  const schedule = () => {
+    timer ??= setTimeout(flush, FLUSH_MS);
+  };
+
+  function flushAgents() {
+    if (agents.size === 0 && removals.size === 0) return;
+    const pending = new Map([...agents].filter(([id]) => !removedIds.has(id)));
+    const gone = new Set(removals);
+    agents.clear();
+    removals.clear();
+
+    // agents.list: replace by id in place, drop rows that no longer match the query's filter, append new ones.
+    for (const [key, data] of client.getQueriesData<Agent[]>(trpc.agents.list.queryFilter())) {
+      if (!data) continue;
+      const input = inputOf<AgentListInput>(key);
+      const seen = new Set<string>();
+      let changed = false;
+      const next: Agent[] = [];
+      for (const current of data) {
+        if (gone.has(current.id)) {
+          changed = true;
+          continue;
+        }
+        const update = pending.get(current.id);
+        if (!update) {
+          next.push(current);
+          continue;
+        }
+        seen.add(current.id);
+        if (!isNewer(update, current)) {
+          next.push(current);
+          continue;
+        }
+        changed = true;
+        if (matchesListInput(update, input)) next.push(update);
+      }
+      for (const [id, agent] of pending) {
+        if (!seen.has(id) && matchesListInput(agent, input)) {
+          next.push(agent);
+          changed = true;
+        }
+      }
+      if (changed) client.setQueryData<Agent[]>(key, next);
+    }
+
+    // agents.get: merge the row, keep the attempts (refreshed when lifecycle events arrive).
+    for (const agent of pending.values()) {
+      client.setQueryData<AgentDetail>(trpc.agents.get.queryKey({ id: agent.id }), (old) =>
+        old && isNewer(agent, old) ? { ...old, ...agent } : old,
+      );
+    }
+  }
+
+  function flushEvents() {
+    if (events.length === 0) return;
+    const batch = events.splice(0, events.length);
+    const byAgent = new Map<string, LifecycleEvent[]>();
+    for (const e of batch) {
+      if (!e.agentId) continue;
+      const list = byAgent.get(e.agentId) ?? [];
+      list.push(e);
+      byAgent.set(e.agentId, list);
+    }
+
+    // agents.timeline of that agent: events are stored oldest first.
+    for (const [agentId, list] of byAgent) {
+      for (const [key, data] of client.getQueriesData<AgentTimeline>(trpc.agents.timeline.queryFilter({ id: agentId }))) {
+        if (!data) continue;
+        const known = new Set(data.events.map((e) => e.id));
+        const fresh = list.filter((e) => !known.has(e.id));
+        if (fresh.length === 0) continue;
+        const merged = [...data.events, ...fresh].sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
+        client.setQueryData<AgentTimeline>(key, { ...data, events: merged });
+      }
+      // Wake attempts (agents.get) change with lifecycle events: refetch the agent if it is shown.
+      void client.invalidateQueries({ ...trpc.agents.get.queryFilter({ id: agentId }), refetchType: "active" });
+    }
+
+    // events.list: newest first.
+    const lists = client.getQueriesData<LifecycleEvent[]>(trpc.events.list.queryFilter());
+    for (const [key, data] of lists) {
+      if (!data) continue;
+      const input = inputOf<EventsListInput>(key);
+      const known = new Set(data.map((e) => e.id));
+      const fresh = batch.filter((e) => !known.has(e.id) && matchesEventsInput(e, input)).reverse();
+      if (fresh.length === 0) continue;
+      const limit = input?.limit ?? 200;
+      client.setQueryData<LifecycleEvent[]>(key, [...fresh, ...data].slice(0, Math.max(limit, data.length)));
+    }
+  }
+
+  function flush() {
+    timer = null;
+    flushAgents();
+    flushEvents();
+  }
+
+  return {
+    client,
+    agent(agent) {
+      agents.set(agent.id, agent);
+      schedule();
+    },
+    event(event) {
+      events.push(event);
+      if (event.event === "operator.action" && event.agentId && event.data?.action === "deleted agent") {
+        removedIds.add(event.agentId);
+        removals.add(event.agentId);
+      }
+      schedule();
+    },
+    remove(id) {
+      removedIds.add(id);
+      removals.add(id);
+      schedule();
+    },
+    health() {
+      void client.invalidateQueries(trpc.system.health.queryFilter());
+    },
+    resync(rooms, since) {
+      const stale = { predicate: (q: { state: { dataUpdatedAt: number } }) => q.state.dataUpdatedAt > 0 && q.state.dataUpdatedAt < since };
+      for (const room of rooms) {
+        if (room === "fleet" || room.startsWith("gateway:") || room.startsWith("board:")) {
+          void client.invalidateQueries({ ...trpc.agents.list.queryFilter(), ...stale });
+          void client.invalidateQueries({ ...trpc.events.list.queryFilter(), ...stale });
+        } else if (room.startsWith("agent:")) {
+          const id = room.slice("agent:".length);
+          void client.invalidateQueries({ ...trpc.agents.get.queryFilter({ id }), ...stale });
+          void client.invalidateQueries({ ...trpc.agents.timeline.queryFilter({ id }), ...stale });
+        }
+      }
+    },
+    refetchAll() {
+      void client.invalidateQueries();
+    },
+  };
+}
+
+// ---- the one connection ---------------------------------------------------------------------------------------------
+
+let socket: Socket | null = null;
+let sink: Sink | null = null;
+let everConnected = false;
+let retryTimer: ReturnType<typeof setTimeout> | null = null;
+const roomRefs = new Map<string, number>();
+
+function activeRooms(): string[] {
+  return [...roomRefs.entries()].filter(([, n]) => n > 0).map(([room]) => room);
+}
+
+function subscribe(rooms: string[]) {
+  if (!socket?.connected || rooms.length === 0) return;
+  for (let i = 0; i < rooms.length; i += SUBSCRIBE_CHUNK) {
+    const chunk = rooms.slice(i, i + SUBSCRIBE_CHUNK);
+    const sentAt = Date.now();
+    socket.emit("subscribe", { rooms: chunk }, (res: { ok?: boolean } | undefined) => {
+      if (res?.ok) sink?.resync(chunk, sentAt);
+    });
+  }
+}
+
+function retryLater(ms: number) {
+  if (retryTimer) return;
+  retryTimer = setTimeout(() => {
+    retryTimer = null;
+    if (socket && !socket.connected && activeRooms().length > 0) socket.connect();
+  }, ms);
+}
+
+function ensureSocket(): Socket {
+  if (socket) return socket;
+  setState("connecting");
+  const s = io({ path: "/socket.io", withCredentials: true });
+  socket = s;
+
+  s.on("connect", () => {
+    setState("live");
+    const rooms = activeRooms();
+    if (everConnected) {
+      // Pushes sent while we were away are lost: refetch what is shown, then listen again.
+      sink?.refetchAll();
+    }
+    everConnected = true;
+    subscribe(rooms);
+  });
+  s.on("disconnect", (reason) => {
+    setState("reconnecting");
+    // A server-side disconnect is not retried automatically by socket.io-client.
+    if (reason === "io server disconnect") retryLater(1000);
+  });
+  s.on("connect_error", (err) => {
+    if (err.message === "unauthorized") {
+      setState("unauthorized");
+      redirectToLogin();
+      return;
+    }
+    setState("reconnecting");
+    // Errors from the server's middleware ("unavailable") stop the built-in reconnection: retry ourselves.
+    if (!s.active) retryLater(3000);
+  });
+
+  s.on(SOCKET_EVENTS.agentUpdated, (payload: unknown) => {
+    if (isAgentPayload(payload)) sink?.agent(reviveAgent(payload));
+  });
+  s.on(SOCKET_EVENTS.lifecycleEvent, (payload: unknown) => {
+    if (isEventPayload(payload)) sink?.event(reviveEvent(payload));
+  });
+  s.on(SOCKET_EVENTS.systemHealth, () => sink?.health());
+  return s;
+}
+
+function acquire(rooms: string[]) {
+  const added: string[] = [];
+  for (const room of rooms) {
+    const n = roomRefs.get(room) ?? 0;
+    roomRefs.set(room, n + 1);
+    if (n === 0) added.push(room);
+  }
+  ensureSocket();
+  subscribe(added);
+}
+
+function release(rooms: string[]) {
+  for (const room of rooms) roomRefs.set(room, (roomRefs.get(room) ?? 1) - 1);
+  // Deferred, so that a remount (React strict mode, navigation between views of the same room) does not churn.
+  setTimeout(() => {
+    const gone = rooms.filter((room) => (roomRefs.get(room) ?? 0) <= 0);
+    for (const room of gone) roomRefs.delete(room);
+    if (gone.length > 0 && socket?.connected) socket.emit("unsubscribe", { rooms: gone });
+  }, 0);
+}
+
+/** Call after deleting an agent: removes it from every cached list now and ignores late pushes about it. */
+export function forgetAgent(id: string): void {
+  removedIds.add(id);
+  sink?.remove(id);
+}
+
+/**
+ * Subscribes this page to live pushes for `rooms` ("fleet", "gateway:<id>", "board:<id>", "agent:<id>") for as long as
+ * it is mounted. Pushed agents and events land in the TanStack Query cache of agents.list / agents.get /
+ * agents.timeline / events.list.
+ */
+export function useLiveUpdates(rooms: string[]): LiveState {
+  const client = useQueryClient();
+  const trpc = useTRPC();
+  const key = rooms.filter(Boolean).join("|");
+
+  useEffect(() => {
+    if (!sink || sink.client !== client) sink = createSink(client, trpc);
+  }, [client, trpc]);
+
+  useEffect(() => {
+    const list = key ? key.split("|") : [];
+    if (list.length === 0) return;
+    acquire(list);
+    return () => release(list);
+  }, [key]);
+
+  return useLiveState();
+}

@@ -1,0 +1,48 @@
+// pg-boss setup: the reconcile queue lives in the same PostgreSQL as the product's tables, so a wake and its
+// deadline job commit together (SPEC §1 step 3).
+import { PgBoss, fromPrisma } from "pg-boss";
+import type { Tx } from "../server/db/prisma";
+
+export const QUEUES = {
+  reconcile: "lifecycle.reconcile",
+  liveness: "lifecycle.liveness",
+} as const;
+
+export interface ReconcileJobData {
+  agentId: string;
+  generation: number;
+  attempt: number;
+}
+
+export interface QueueOptions {
+  databaseUrl: string;
+  schema: string;
+  pollSeconds: number;
+}
+
+export async function startQueue(opts: QueueOptions, onError: (err: Error) => void): Promise<PgBoss> {
+  const boss = new PgBoss({
+    connectionString: opts.databaseUrl,
+    schema: opts.schema,
+    application_name: "mission-control",
+    max: 5,
+    // Dashboards read queue counts; keep them fresh.
+    monitorIntervalSeconds: 5,
+    queueCacheIntervalSeconds: 5,
+  });
+  boss.on("error", onError);
+  await boss.start();
+  await boss.createQueue(QUEUES.reconcile, {
+    // A reconcile that throws (e.g. database hiccup) is retried quickly: the decision it makes is idempotent.
+    retryLimit: 5,
+    retryDelay: 1,
+    expireInSeconds: 60,
+  });
+  await boss.createQueue(QUEUES.liveness, { retryLimit: 0, expireInSeconds: 60 });
+  return boss;
+}
+
+/** Inserts the job through the caller's Prisma transaction: it commits or rolls back with the state change. */
+export async function enqueueReconcile(boss: PgBoss, tx: Tx, data: ReconcileJobData, at: Date): Promise<string | null> {
+  return boss.send(QUEUES.reconcile, data, { startAfter: at, db: fromPrisma(tx) });
+}

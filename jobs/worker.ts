@@ -1,0 +1,114 @@
+// The queue worker: runs reconcile jobs at their deadlines and the periodic liveness sweep. Any number of processes
+// may run it; pg-boss hands each job to exactly one of them.
+import os from "node:os";
+import type { PgBoss, JobResult, JobWithMetadata } from "pg-boss";
+import type { Db } from "../server/db/prisma";
+import type { EventBus } from "../server/events/bus";
+import type { LifecycleService } from "../server/lifecycle/service";
+import type { Logger } from "../server/logger";
+import { metrics } from "../server/metrics";
+import { QUEUES, type ReconcileJobData } from "./queue";
+
+export interface WorkerDeps {
+  boss: PgBoss;
+  db: Db;
+  events: EventBus;
+  lifecycle: LifecycleService;
+  logger: Logger;
+  pollSeconds: number;
+  livenessSweepSeconds: number;
+  queueSchema: string;
+}
+
+export interface WorkerHandle {
+  id: string;
+  stop(): Promise<void>;
+}
+
+const WORKER_BEAT_MS = 5_000;
+
+export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
+  const { boss, lifecycle, events, logger } = deps;
+  const workerId = `${os.hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`;
+
+  await boss.work<ReconcileJobData>(
+    QUEUES.reconcile,
+    {
+      pollingIntervalSeconds: deps.pollSeconds,
+      batchSize: 50,
+      burstWhenBatchFull: true,
+      localConcurrency: 2,
+      includeMetadata: true,
+      perJobResults: true,
+    },
+    async (jobs): Promise<JobResult[]> =>
+      Promise.all(
+        jobs.map(async (job): Promise<JobResult> => {
+          const ids = { agentId: job.data.agentId, generation: job.data.generation, attempt: job.data.attempt };
+          try {
+            const decision = await lifecycle.reconcile(job.data);
+            const lagMs = Date.now() - new Date((job as JobWithMetadata<ReconcileJobData>).startAfter).getTime();
+            metrics.reconcileLag.observe(Math.max(0, lagMs) / 1000);
+            metrics.reconcileDecisions.inc({ decision });
+            await events.emit({
+              ...ids,
+              event: "queue.worker.success",
+              message: `Reconcile job done: ${decision}`,
+              data: { queue: QUEUES.reconcile, jobId: job.id, decision, lagMs, worker: workerId },
+            });
+            return { id: job.id, status: "completed", output: { decision, lagMs } };
+          } catch (err) {
+            const error = err instanceof Error ? err.message : String(err);
+            await events
+              .emit({
+                ...ids,
+                event: "queue.worker.failed",
+                message: `Reconcile job failed (will retry): ${error}`,
+                data: { queue: QUEUES.reconcile, jobId: job.id, retryCount: job.retryCount, worker: workerId },
+              })
+              .catch(() => undefined);
+            return { id: job.id, status: "failed", output: { error } };
+          }
+        }),
+      ),
+  );
+
+  await boss.work(QUEUES.liveness, { pollingIntervalSeconds: deps.pollSeconds }, async () => {
+    const result = await lifecycle.sweep();
+    if (result.lost > 0 || result.restarted > 0) logger.info({ ...result }, "liveness sweep");
+  });
+
+  const requestSweep = () =>
+    boss
+      .send(QUEUES.liveness, {}, { singletonKey: "sweep", singletonSeconds: Math.max(1, Math.floor(deps.livenessSweepSeconds)) })
+      .catch((err) => logger.warn({ err: String(err) }, "could not schedule the liveness sweep"));
+  const beat = () =>
+    deps.db.queueWorker
+      .upsert({
+        where: { id: workerId },
+        create: { id: workerId, host: os.hostname(), pid: process.pid, queueSchema: deps.queueSchema, queues: Object.values(QUEUES) },
+        update: { lastBeatAt: new Date() },
+      })
+      .catch((err) => logger.warn({ err: String(err) }, "worker beat failed"));
+
+  await beat();
+  void requestSweep();
+  const sweepTimer = setInterval(requestSweep, deps.livenessSweepSeconds * 1000);
+  const beatTimer = setInterval(beat, WORKER_BEAT_MS);
+  sweepTimer.unref();
+  beatTimer.unref();
+  logger.info({ worker: workerId, queueSchema: deps.queueSchema, queues: Object.values(QUEUES) }, "queue worker started");
+
+  return {
+    id: workerId,
+    async stop() {
+      clearInterval(sweepTimer);
+      clearInterval(beatTimer);
+      await boss.offWork(QUEUES.reconcile, { wait: true }).catch(() => undefined);
+      await boss.offWork(QUEUES.liveness, { wait: true }).catch(() => undefined);
+      await deps.db.queueWorker.delete({ where: { id: workerId } }).catch(() => undefined);
+    },
+  };
+}
+
+export const WORKER_STALE_AFTER_MS = 3 * WORKER_BEAT_MS;

@@ -1,0 +1,17 @@
+/**
+ * The `next` parameter of the login page, accepted only as a same-origin relative path ("/agents/x?y=1").
+ * Anything else (absolute URLs, protocol-relative `//host`, backslash tricks, javascript:) falls back to "/".
+ */
+export function safeNextPath(next: string | null | undefined, origin = "http://mission-control.invalid"): string {
+  if (!next || typeof next !== "string") return "/";
+  if (!next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\") || /[\u0000-\u001f]/.test(next)) return "/";
+  try {
+    const url = new URL(next, origin);
+    if (url.origin !== new URL(origin).origin) return "/";
+    const path = `${url.pathname}${url.search}${url.hash}`;
+    if (url.pathname === "/login" || url.pathname.startsWith("/login/")) return "/";
+    return path;
+  } catch {
+    return "/";
+  }
+}

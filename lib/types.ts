@@ -1,0 +1,19 @@
+// Client-side views of the operator API, derived from the server's router type (types only: nothing from server/ is
+// bundled into the browser).
+import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
+import type { AppRouter } from "@/server/trpc/root";
+
+export type RouterOutputs = inferRouterOutputs<AppRouter>;
+export type RouterInputs = inferRouterInputs<AppRouter>;
+
+export type Agent = RouterOutputs["agents"]["list"][number];
+export type AgentDetail = RouterOutputs["agents"]["get"];
+export type AgentTimeline = RouterOutputs["agents"]["timeline"];
+export type WakeAttempt = AgentTimeline["attempts"][number];
+export type LifecycleEvent = AgentTimeline["events"][number];
+export type AgentListInput = NonNullable<RouterInputs["agents"]["list"]>;
+export type EventsListInput = NonNullable<RouterInputs["events"]["list"]>;
+export type Me = RouterOutputs["system"]["me"];
+export type Health = RouterOutputs["system"]["health"];
+export type Gateway = RouterOutputs["gateways"]["list"][number];
+export type Board = RouterOutputs["boards"]["list"][number];

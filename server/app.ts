@@ -1,0 +1,141 @@
+// The application container: everything a web or worker process needs, wired once. Tests build the same thing.
+import type { PgBoss } from "pg-boss";
+import type { Config } from "./config";
+import { createPrisma, type Db } from "./db/prisma";
+import { EventBus } from "./events/bus";
+import { logger as defaultLogger, type Logger } from "./logger";
+import { SocketPublisher, type Broadcaster, type Publisher } from "./realtime/publisher";
+import { SimulatorRuntime, type SimulatorTiming } from "./drivers/simulator";
+import { createDriverFactory, type DriverFactory } from "./drivers";
+import { LifecycleService } from "./lifecycle/service";
+import { AgentAuthenticator } from "./agents/agent-auth";
+import { Authenticator } from "./auth/principal";
+import { installGauges } from "./metrics";
+import { startQueue, QUEUES } from "../jobs/queue";
+import { startWorker, type WorkerHandle } from "../jobs/worker";
+import { systemHealth } from "./system/health";
+
+export interface AppOptions {
+  databaseUrl: string;
+  config: Config;
+  logger?: Logger;
+  clock?: () => Date;
+  simulatorTiming?: SimulatorTiming;
+  /** Replace the driver factory (tests use this to inject failing gateways). */
+  drivers?: (simulator: SimulatorRuntime) => DriverFactory;
+  publisher?: Publisher;
+  baseUrl: () => string;
+}
+
+export interface App {
+  config: Config;
+  logger: Logger;
+  db: Db;
+  boss: PgBoss;
+  events: EventBus;
+  publisher: Publisher;
+  simulator: SimulatorRuntime;
+  lifecycle: LifecycleService;
+  agentAuth: AgentAuthenticator;
+  auth: Authenticator;
+  worker: WorkerHandle | null;
+  policyDefaults: { checkinDeadlineSeconds: number; maxWakeAttempts: number };
+  setBroadcaster(target: Broadcaster | undefined): void;
+  startWorker(): Promise<WorkerHandle>;
+  stopWorker(): Promise<void>;
+  health(): ReturnType<typeof systemHealth>;
+  stop(): Promise<void>;
+}
+
+export async function createApp(opts: AppOptions): Promise<App> {
+  const { config } = opts;
+  const logger = opts.logger ?? defaultLogger;
+  const db = createPrisma(opts.databaseUrl);
+  const boss = await startQueue(
+    { databaseUrl: opts.databaseUrl, schema: config.QUEUE_SCHEMA, pollSeconds: config.QUEUE_POLL_SECONDS },
+    (err) => logger.error({ err: err.message }, "queue error"),
+  );
+  let broadcaster: Broadcaster | undefined;
+  const publisher = opts.publisher ?? new SocketPublisher(() => broadcaster);
+  const events = new EventBus(db, logger, publisher);
+  const simulator = new SimulatorRuntime(opts.simulatorTiming);
+  const drivers = (opts.drivers ?? createDriverFactory)(simulator);
+  const lifecycle = new LifecycleService({
+    db,
+    boss,
+    events,
+    publisher,
+    drivers,
+    logger,
+    clock: opts.clock,
+    settings: {
+      checkinDeadlineSeconds: config.CHECKIN_DEADLINE_SECONDS,
+      maxWakeAttempts: config.MAX_WAKE_ATTEMPTS,
+      heartbeatIntervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS,
+      tokenOverlapSeconds: config.AGENT_TOKEN_OVERLAP_SECONDS,
+      gatewayCallTimeoutMs: 10_000,
+      stuckProvisioningSeconds: 120,
+      baseUrl: opts.baseUrl,
+    },
+  });
+  const health = () => systemHealth(db, config.QUEUE_SCHEMA);
+  installGauges(async () => {
+    const [byStatus, byOutcome, h] = await Promise.all([
+      db.agent.groupBy({ by: ["status"], _count: { _all: true } }),
+      db.wakeAttempt.groupBy({ by: ["outcome"], _count: { _all: true } }),
+      health(),
+    ]);
+    return {
+      agentsByStatus: Object.fromEntries(byStatus.map((r) => [r.status, r._count._all])),
+      attemptsByOutcome: Object.fromEntries(byOutcome.map((r) => [r.outcome, r._count._all])),
+      queueDepth: h.queue.waiting,
+      oldestOverdueSeconds: h.queue.oldestOverdueSeconds,
+    };
+  });
+
+  const app: App = {
+    config,
+    logger,
+    db,
+    boss,
+    events,
+    publisher,
+    simulator,
+    lifecycle,
+    agentAuth: new AgentAuthenticator(db, events, opts.clock),
+    auth: new Authenticator(db, { bootstrapToken: process.env.MC_BOOTSTRAP_TOKEN || undefined, sessionTtlHours: config.SESSION_TTL_HOURS }),
+    worker: null,
+    policyDefaults: { checkinDeadlineSeconds: config.CHECKIN_DEADLINE_SECONDS, maxWakeAttempts: config.MAX_WAKE_ATTEMPTS },
+    setBroadcaster(target) {
+      broadcaster = target;
+    },
+    async startWorker() {
+      app.worker ??= await startWorker({
+        boss,
+        db,
+        events,
+        lifecycle,
+        logger,
+        pollSeconds: config.QUEUE_POLL_SECONDS,
+        livenessSweepSeconds: config.LIVENESS_SWEEP_SECONDS,
+        queueSchema: config.QUEUE_SCHEMA,
+      });
+      return app.worker;
+    },
+    async stopWorker() {
+      const w = app.worker;
+      app.worker = null;
+      await w?.stop();
+    },
+    health,
+    async stop() {
+      await app.stopWorker();
+      simulator.stop();
+      await lifecycle.idle();
+      await boss.stop({ graceful: true, timeout: 5000 }).catch(() => undefined);
+      await db.$disconnect();
+    },
+  };
+  logger.info({ queueSchema: config.QUEUE_SCHEMA, queues: Object.values(QUEUES) }, "queue connected");
+  return app;
+}

@@ -1,0 +1,21 @@
+import type { Db } from "../db/prisma";
+import type { Logger } from "../logger";
+import { generatePassword, hashPassword } from "./passwords";
+
+/**
+ * On first start with no operators, create the admin from ADMIN_EMAIL / ADMIN_PASSWORD, or with a generated password
+ * printed once to the console (never to the structured log).
+ */
+export async function ensureFirstAdmin(db: Db, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  if ((await db.operator.count()) > 0) return;
+  const email = (env.ADMIN_EMAIL ?? "admin@localhost").toLowerCase();
+  const given = env.ADMIN_PASSWORD;
+  const password = given && given.length > 0 ? given : generatePassword();
+  await db.operator.create({ data: { email, role: "admin", name: "Administrator", passwordHash: await hashPassword(password) } });
+  logger.info({ email }, "created the first admin operator");
+  if (!given) {
+    process.stdout.write(
+      `\n  First admin created. Sign in with\n    email:    ${email}\n    password: ${password}\n  (printed once; set ADMIN_EMAIL/ADMIN_PASSWORD to choose them)\n\n`,
+    );
+  }
+}

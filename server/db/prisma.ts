@@ -1,0 +1,35 @@
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaClient, Prisma } from "../generated/prisma/client";
+
+export type Db = PrismaClient;
+export type Tx = Prisma.TransactionClient;
+export { Prisma };
+
+export function createPrisma(databaseUrl: string, poolSize = 10): PrismaClient {
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: poolSize }) });
+}
+
+const UNAVAILABLE_ADAPTER_KINDS = new Set([
+  "DatabaseNotReachable",
+  "DatabaseDoesNotExist",
+  "ConnectionClosed",
+  "SocketTimeout",
+  "TooManyConnections",
+  "TransactionAlreadyClosed",
+]);
+
+/** True for errors that mean "the database is not reachable right now", as opposed to a bad query. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: string; originalCode?: string } } } };
+  const code = typeof e?.code === "string" ? e.code : "";
+  // Prisma's P1xxx errors are all about reaching the database; P2024 is a pool timeout.
+  if (/^P1\d{3}$/.test(code) || code === "P2024") return true;
+  const cause = e?.meta?.driverAdapterError?.cause;
+  if (cause?.kind && UNAVAILABLE_ADAPTER_KINDS.has(cause.kind)) return true;
+  // PostgreSQL classes 08 (connection), 53 (resources), 57P (shutdown), 55000 (not accepting connections).
+  const sqlState = cause?.originalCode ?? code;
+  if (/^(08|53|57P)/.test(sqlState) || sqlState === "55000") return true;
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|Connection terminated|not currently accepting connections|timeout exceeded when trying to connect/i.test(
+    String(e?.message ?? err),
+  );
+}

@@ -1,0 +1,62 @@
+// The demo fleet: on an empty database, one simulator gateway with two boards whose agents show every behaviour,
+// so the first screen is alive (agents converging, retrying, going offline, being rejected, losing heartbeat).
+import type { App } from "./app";
+import type { SimulatorBehaviour } from "./drivers/simulator";
+
+const ACTOR = "system:demo";
+
+const BOARDS: { name: string; lead: SimulatorBehaviour; workers: [string, SimulatorBehaviour][] }[] = [
+  {
+    name: "Research",
+    lead: "healthy",
+    workers: [
+      ["scout", "healthy"],
+      ["analyst", "slow"],
+      ["archivist", "silent"],
+      ["critic", "flaky"],
+      ["summarizer", "healthy"],
+    ],
+  },
+  {
+    name: "Operations",
+    lead: "healthy",
+    workers: [
+      ["deployer", "bad_token"],
+      ["watcher", "crash_after"],
+      ["runner", "slow"],
+      ["janitor", "healthy"],
+    ],
+  },
+];
+
+export async function seedDemoIfEmpty(app: App): Promise<boolean> {
+  if ((await app.db.gateway.count()) > 0) return false;
+  const gateway = await app.db.gateway.create({
+    data: { name: "demo-simulator", driver: "simulator", status: "reachable", runtimeVersion: "simulator-1", lastContactAt: new Date() },
+  });
+  await app.lifecycle.createAgent({ gatewayId: gateway.id, name: "main", kind: "gateway_main", simulatorBehaviour: "healthy" }, ACTOR);
+  for (const spec of BOARDS) {
+    const board = await app.db.board.create({ data: { name: spec.name, gatewayId: gateway.id } });
+    const common = { gatewayId: gateway.id, boardId: board.id };
+    await app.lifecycle.createAgent({ ...common, name: `${spec.name.toLowerCase()}-lead`, kind: "board_lead", simulatorBehaviour: spec.lead }, ACTOR);
+    for (const [name, behaviour] of spec.workers) {
+      await app.lifecycle.createAgent({ ...common, name, kind: "board_worker", simulatorBehaviour: behaviour }, ACTOR);
+    }
+  }
+  app.logger.info({ gatewayId: gateway.id }, "seeded the demo simulator gateway");
+  return true;
+}
+
+/**
+ * Simulated agents live in this process's memory: after a restart they are gone, as after a real gateway restart.
+ * Reprovision them so the demo fleet comes back instead of slowly going offline.
+ */
+export async function restartSimulatedAgents(app: App): Promise<number> {
+  const agents = await app.db.agent.findMany({
+    where: { gateway: { driver: "simulator" }, status: { not: "deleting" } },
+    select: { id: true },
+  });
+  const missing = agents.filter((a) => !app.simulator.has(a.id));
+  for (const a of missing) await app.lifecycle.startCycle(a.id, "system:simulator", "simulator runtime restarted");
+  return missing.length;
+}

@@ -1,0 +1,113 @@
+// One event, three destinations (SPEC §2): a JSON log line, a LifecycleEvent row (the timeline) and a Socket.IO push.
+// Rows are written inside the caller's transaction; logging and pushing happen only after it commits.
+import type { Db, Tx } from "../db/prisma";
+import type { Logger } from "../logger";
+import type { EventName } from "./names";
+import type { Publisher } from "../realtime/publisher";
+
+export interface EventInput {
+  event: EventName;
+  message: string;
+  agentId?: string | null;
+  gatewayId?: string | null;
+  boardId?: string | null;
+  generation?: number | null;
+  attempt?: number | null;
+  deadlineAt?: Date | null;
+  data?: Record<string, unknown>;
+  actor?: string | null;
+}
+
+export interface StoredEvent extends EventInput {
+  id: string;
+  at: Date;
+}
+
+export class EventBus {
+  constructor(
+    private readonly db: Db,
+    private readonly logger: Logger,
+    private readonly publisher: Publisher,
+  ) {}
+
+  /** Inserts the rows; call `publish` with the result once the transaction has committed. */
+  async record(tx: Tx | Db, events: EventInput[]): Promise<StoredEvent[]> {
+    if (events.length === 0) return [];
+    const rows = await tx.lifecycleEvent.createManyAndReturn({
+      data: events.map((e) => ({
+        // The app's clock, not the transaction's start time, so the timeline shows when each step happened.
+        at: new Date(),
+        event: e.event,
+        message: e.message,
+        agentId: e.agentId ?? null,
+        gatewayId: e.gatewayId ?? null,
+        boardId: e.boardId ?? null,
+        generation: e.generation ?? null,
+        attempt: e.attempt ?? null,
+        deadlineAt: e.deadlineAt ?? null,
+        data: (e.data ?? {}) as object,
+        actor: e.actor ?? null,
+      })),
+    });
+    return rows.map(toStoredEvent);
+  }
+
+  publish(events: StoredEvent[]): void {
+    for (const e of events) {
+      this.logger.info(
+        {
+          event: e.event,
+          agentId: e.agentId ?? undefined,
+          gatewayId: e.gatewayId ?? undefined,
+          boardId: e.boardId ?? undefined,
+          generation: e.generation ?? undefined,
+          attempt: e.attempt ?? undefined,
+          deadlineAt: e.deadlineAt?.toISOString(),
+          actor: e.actor ?? undefined,
+          data: e.data && Object.keys(e.data).length > 0 ? e.data : undefined,
+        },
+        e.message,
+      );
+      this.publisher.lifecycleEvent(e);
+    }
+  }
+
+  /** Record and publish an event that is not part of a larger transaction. */
+  async emit(event: EventInput): Promise<StoredEvent> {
+    const [stored] = await this.record(this.db, [event]);
+    this.publish([stored]);
+    return stored;
+  }
+}
+
+type EventRow = {
+  id: bigint;
+  at: Date;
+  event: string;
+  message: string;
+  agentId: string | null;
+  gatewayId: string | null;
+  boardId: string | null;
+  generation: number | null;
+  attempt: number | null;
+  deadlineAt: Date | null;
+  data: unknown;
+  actor: string | null;
+};
+
+export function toStoredEvent(row: EventRow): StoredEvent {
+  return {
+    id: row.id.toString(),
+    at: row.at,
+    event: row.event as EventName,
+    message: row.message,
+    agentId: row.agentId,
+    gatewayId: row.gatewayId,
+    boardId: row.boardId,
+    generation: row.generation,
+    attempt: row.attempt,
+    deadlineAt: row.deadlineAt,
+    data: (row.data ?? {}) as Record<string, unknown>,
+    actor: row.actor,
+  };
+}

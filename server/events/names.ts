@@ -1,0 +1,36 @@
+// Event names are part of the product contract (SPEC §2): logs, the timeline and the live stream all use them.
+export const EVENT_NAMES = [
+  "lifecycle.cycle.started",
+  "lifecycle.provision.succeeded",
+  "lifecycle.provision.failed",
+  "lifecycle.wake.sent",
+  "lifecycle.wake.failed",
+  "lifecycle.queue.enqueued",
+  "queue.worker.success",
+  "queue.worker.failed",
+  "lifecycle.reconcile.deferred",
+  "lifecycle.reconcile.retriggered",
+  "lifecycle.reconcile.max_attempts_reached",
+  "lifecycle.reconcile.skip_not_stuck",
+  "lifecycle.reconcile.skip_stale_generation",
+  "lifecycle.reconcile.skip_missing_agent",
+  "lifecycle.reconcile.skip_deleting",
+  "agent.heartbeat",
+  "agent.heartbeat.rejected",
+  "agent.status.changed",
+  "agent.heartbeat_lost",
+  "gateway.templates.sync.started",
+  "gateway.templates.sync.succeeded",
+  "gateway.templates.sync.failed",
+  "gateway.status.changed",
+  "operator.action",
+] as const;
+
+export type EventName = (typeof EVENT_NAMES)[number];
+
+/** Socket.IO server → client event names (SPEC §5). */
+export const SOCKET_EVENTS = {
+  agentUpdated: "agent.updated",
+  lifecycleEvent: "lifecycle.event",
+  systemHealth: "system.health",
+} as const;

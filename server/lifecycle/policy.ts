@@ -1,0 +1,359 @@
+// The convergence policy (SPEC §1) as a pure function: (state, input, now, config) → new state + actions.
+// Nothing here touches the database, the queue, a gateway or a socket; the lifecycle service applies the result.
+import type { EventName } from "../events/names";
+
+export const AGENT_STATUSES = ["provisioning", "updating", "waking", "online", "offline", "deleting"] as const;
+export type AgentStatus = (typeof AGENT_STATUSES)[number];
+
+export type WakeOutcome = "pending" | "checked_in" | "expired" | "rpc_failed" | "superseded";
+
+export interface PolicyConfig {
+  checkinDeadlineSeconds: number;
+  maxWakeAttempts: number;
+}
+
+export interface LifecycleState {
+  status: AgentStatus;
+  statusReason: string | null;
+  lifecycleGeneration: number;
+  wakeAttempts: number;
+  lastWakeSentAt: Date | null;
+  checkinDeadlineAt: Date | null;
+  lastSeenAt: Date | null;
+  lastProvisionError: string | null;
+  heartbeatIntervalSeconds: number;
+}
+
+export interface ReconcileJob {
+  generation: number;
+  attempt: number;
+}
+
+export type LifecycleInput =
+  /** Operator or system starts a provision / update / wake cycle. */
+  | { type: "start_cycle"; isNew: boolean; startedBy: string; reason: string }
+  /** Provisioning of this generation finished (or failed): send the next wake. */
+  | { type: "wake_due"; generation: number; provisionError?: string }
+  /** The gateway call that delivers the wake failed. */
+  | { type: "wake_failed"; generation: number; attempt: number; error: string }
+  /** A valid heartbeat from the agent. */
+  | { type: "heartbeat" }
+  /** The delayed reconcile job of an attempt fired. */
+  | { type: "reconcile"; job: ReconcileJob }
+  /** Periodic liveness sweep over agents that converged. */
+  | { type: "liveness_check" }
+  /** The agent is being removed. */
+  | { type: "delete" };
+
+export interface EmitAction {
+  type: "emit";
+  event: EventName;
+  message: string;
+  attempt?: number;
+  deadlineAt?: Date;
+  data?: Record<string, unknown>;
+}
+
+export type LifecycleAction =
+  | EmitAction
+  /** Every still-pending attempt of earlier generations becomes `superseded`. */
+  | { type: "supersede_pending_attempts" }
+  /** Run the gateway driver's provisioning for this generation, then feed back `wake_due`. */
+  | { type: "provision"; generation: number }
+  | { type: "insert_attempt"; generation: number; attempt: number; sentAt: Date; deadlineAt: Date }
+  /** Resolve the attempt if it is still pending. */
+  | { type: "resolve_attempt"; generation: number; attempt: number; outcome: Exclude<WakeOutcome, "pending">; at: Date; error?: string }
+  /** Delayed reconcile job, enqueued in the same transaction as the state change. */
+  | { type: "schedule_reconcile"; generation: number; attempt: number; at: Date }
+  /** After commit: ask the gateway to wake the agent. */
+  | { type: "send_wake"; generation: number; attempt: number; deadlineAt: Date }
+  /** After commit: remove the agent from its gateway and from the database. */
+  | { type: "remove_agent" };
+
+export interface Transition<S extends LifecycleState | null = LifecycleState> {
+  state: S;
+  actions: LifecycleAction[];
+}
+
+export const REASON_MAX_WAKE_ATTEMPTS = "max_wake_attempts";
+export const REASON_HEARTBEAT_LOST = "heartbeat_lost";
+/** An online agent is lost after this many missed heartbeat intervals. */
+export const HEARTBEAT_LOSS_FACTOR = 3;
+
+const unchanged = (state: LifecycleState, actions: LifecycleAction[] = []): Transition => ({ state, actions });
+
+function emit(event: EventName, message: string, extra: Omit<EmitAction, "type" | "event" | "message"> = {}): EmitAction {
+  return { type: "emit", event, message, ...extra };
+}
+
+/** Every transition that changes the status also emits `agent.status.changed` (status bands of the timeline). */
+function withStatusChange(before: LifecycleState, after: Transition): Transition {
+  if (before.status === after.state.status) return after;
+  const change = emit("agent.status.changed", `Status ${before.status} → ${after.state.status}`, {
+    data: { from: before.status, to: after.state.status, reason: after.state.statusReason },
+  });
+  return { state: after.state, actions: [...after.actions, change] };
+}
+
+const addSeconds = (at: Date, seconds: number) => new Date(at.getTime() + seconds * 1000);
+
+function startCycle(state: LifecycleState, input: Extract<LifecycleInput, { type: "start_cycle" }>): Transition {
+  if (state.status === "deleting") return unchanged(state);
+  const generation = state.lifecycleGeneration + 1;
+  const status: AgentStatus = input.isNew ? "provisioning" : "updating";
+  return {
+    state: {
+      ...state,
+      status,
+      statusReason: null,
+      lifecycleGeneration: generation,
+      wakeAttempts: 0,
+      checkinDeadlineAt: null,
+      lastProvisionError: null,
+    },
+    actions: [
+      { type: "supersede_pending_attempts" },
+      emit("lifecycle.cycle.started", `Cycle ${generation} started by ${input.startedBy}: ${input.reason}`, {
+        data: { startedBy: input.startedBy, reason: input.reason, kind: status },
+      }),
+      { type: "provision", generation },
+    ],
+  };
+}
+
+/** SPEC §1 step 3: one more wake attempt with its deadline job. */
+function beginWake(state: LifecycleState, now: Date, config: PolicyConfig, provisionError?: string): Transition {
+  const generation = state.lifecycleGeneration;
+  const attempt = state.wakeAttempts + 1;
+  const deadlineAt = addSeconds(now, config.checkinDeadlineSeconds);
+  const actions: LifecycleAction[] = [
+    { type: "insert_attempt", generation, attempt, sentAt: now, deadlineAt },
+    { type: "schedule_reconcile", generation, attempt, at: deadlineAt },
+    emit("lifecycle.queue.enqueued", `Reconcile for attempt ${attempt}/${config.maxWakeAttempts} due at deadline`, {
+      attempt,
+      deadlineAt,
+    }),
+  ];
+  if (provisionError === undefined) {
+    actions.push({ type: "send_wake", generation, attempt, deadlineAt });
+  } else {
+    actions.push({ type: "resolve_attempt", generation, attempt, outcome: "rpc_failed", at: now, error: provisionError });
+  }
+  return {
+    state: {
+      ...state,
+      status: "waking",
+      wakeAttempts: attempt,
+      lastWakeSentAt: now,
+      checkinDeadlineAt: deadlineAt,
+      lastProvisionError: provisionError ?? state.lastProvisionError,
+    },
+    actions,
+  };
+}
+
+function wakeDue(state: LifecycleState, input: Extract<LifecycleInput, { type: "wake_due" }>, now: Date, config: PolicyConfig): Transition {
+  const cycleOpen = state.status === "provisioning" || state.status === "updating";
+  if (input.generation !== state.lifecycleGeneration || !cycleOpen) return unchanged(state);
+  return beginWake(state, now, config, input.provisionError);
+}
+
+function wakeFailed(state: LifecycleState, input: Extract<LifecycleInput, { type: "wake_failed" }>, now: Date): Transition {
+  const current =
+    state.status === "waking" && input.generation === state.lifecycleGeneration && input.attempt === state.wakeAttempts;
+  if (!current) return unchanged(state);
+  return {
+    state: { ...state, lastProvisionError: input.error },
+    actions: [
+      { type: "resolve_attempt", generation: input.generation, attempt: input.attempt, outcome: "rpc_failed", at: now, error: input.error },
+      emit("lifecycle.wake.failed", `Wake ${input.attempt} failed: ${input.error}`, {
+        attempt: input.attempt,
+        data: { error: input.error },
+      }),
+    ],
+  };
+}
+
+function heartbeat(state: LifecycleState, now: Date): Transition {
+  // During provisioning the check-in that counts is the one after the wake; a deleted agent stays deleted.
+  if (state.status === "deleting" || state.status === "provisioning" || state.status === "updating") {
+    return unchanged({ ...state, lastSeenAt: now });
+  }
+  const wasWaking = state.status === "waking";
+  const after: LifecycleState = {
+    ...state,
+    status: "online",
+    statusReason: null,
+    lastSeenAt: now,
+    wakeAttempts: 0,
+    checkinDeadlineAt: null,
+    lastProvisionError: null,
+  };
+  if (state.status === "online") return unchanged(after);
+  const actions: LifecycleAction[] = [];
+  if (wasWaking) {
+    actions.push({
+      type: "resolve_attempt",
+      generation: state.lifecycleGeneration,
+      attempt: state.wakeAttempts,
+      outcome: "checked_in",
+      at: now,
+    });
+  }
+  const message = wasWaking
+    ? `Checked in on attempt ${state.wakeAttempts}`
+    : `Checked in while ${state.status}`;
+  actions.push(emit("agent.heartbeat", message, { attempt: wasWaking ? state.wakeAttempts : undefined }));
+  return { state: after, actions };
+}
+
+export function noCheckinMessage(attempts: number, deadlineSeconds: number, lastError: string | null): string {
+  const base = `No check-in after ${attempts} wake${attempts === 1 ? "" : "s"} (${deadlineSeconds}s deadline each)`;
+  return lastError ? `${base}; last gateway error: ${lastError}` : base;
+}
+
+function reconcile(state: LifecycleState | null, job: ReconcileJob, now: Date, config: PolicyConfig): Transition<LifecycleState | null> {
+  if (state === null) {
+    return { state, actions: [emit("lifecycle.reconcile.skip_missing_agent", "Agent no longer exists", { attempt: job.attempt })] };
+  }
+  if (job.generation !== state.lifecycleGeneration) {
+    return unchanged(state, [
+      emit("lifecycle.reconcile.skip_stale_generation", `Job of generation ${job.generation}, agent is at ${state.lifecycleGeneration}`, {
+        attempt: job.attempt,
+        data: { jobGeneration: job.generation },
+      }),
+    ]);
+  }
+  const checkedIn =
+    state.status === "online" ||
+    (state.lastSeenAt !== null && state.lastWakeSentAt !== null && state.lastSeenAt >= state.lastWakeSentAt);
+  if (checkedIn) {
+    return unchanged(state, [emit("lifecycle.reconcile.skip_not_stuck", "Agent checked in since the last wake", { attempt: job.attempt })]);
+  }
+  if (state.status === "deleting") {
+    return unchanged(state, [emit("lifecycle.reconcile.skip_deleting", "Agent is being deleted", { attempt: job.attempt })]);
+  }
+  if (state.status !== "waking") {
+    // Same generation but no wake outstanding (e.g. the cycle already ended offline): nothing to escalate.
+    return unchanged(state, [
+      emit("lifecycle.reconcile.skip_not_stuck", `Agent is ${state.status}, no wake outstanding`, {
+        attempt: job.attempt,
+        data: { status: state.status },
+      }),
+    ]);
+  }
+  if (job.attempt !== state.wakeAttempts) {
+    return unchanged(state, [
+      emit("lifecycle.reconcile.skip_stale_generation", `Job of attempt ${job.attempt}, agent is at attempt ${state.wakeAttempts}`, {
+        attempt: job.attempt,
+        data: { jobGeneration: job.generation, currentAttempt: state.wakeAttempts },
+      }),
+    ]);
+  }
+  if (state.checkinDeadlineAt !== null && now < state.checkinDeadlineAt) {
+    const at = state.checkinDeadlineAt;
+    return unchanged(state, [
+      { type: "schedule_reconcile", generation: job.generation, attempt: job.attempt, at },
+      emit("lifecycle.reconcile.deferred", `Deadline not reached, re-scheduled for ${at.toISOString()}`, {
+        attempt: job.attempt,
+        deadlineAt: at,
+      }),
+    ]);
+  }
+
+  const expire: LifecycleAction = {
+    type: "resolve_attempt",
+    generation: job.generation,
+    attempt: job.attempt,
+    outcome: "expired",
+    at: now,
+  };
+  if (state.wakeAttempts >= config.maxWakeAttempts) {
+    const reason = noCheckinMessage(state.wakeAttempts, config.checkinDeadlineSeconds, state.lastProvisionError);
+    const after: LifecycleState = {
+      ...state,
+      status: "offline",
+      statusReason: REASON_MAX_WAKE_ATTEMPTS,
+      checkinDeadlineAt: null,
+      lastProvisionError: reason,
+    };
+    return {
+      state: after,
+      actions: [
+        expire,
+        emit("lifecycle.reconcile.max_attempts_reached", reason, {
+          attempt: job.attempt,
+          data: { maxWakeAttempts: config.maxWakeAttempts },
+        }),
+      ],
+    };
+  }
+  const next = beginWake(state, now, config);
+  return {
+    state: next.state,
+    actions: [
+      expire,
+      emit("lifecycle.reconcile.retriggered", `No check-in for attempt ${job.attempt}; waking again (attempt ${job.attempt + 1}/${config.maxWakeAttempts})`, {
+        attempt: job.attempt,
+      }),
+      ...next.actions,
+    ],
+  };
+}
+
+function livenessCheck(state: LifecycleState, now: Date): Transition {
+  if (state.status !== "online" || state.lastSeenAt === null) return unchanged(state);
+  const lostAfterSeconds = HEARTBEAT_LOSS_FACTOR * state.heartbeatIntervalSeconds;
+  const silentForMs = now.getTime() - state.lastSeenAt.getTime();
+  if (silentForMs <= lostAfterSeconds * 1000) return unchanged(state);
+  const after: LifecycleState = { ...state, status: "offline", statusReason: REASON_HEARTBEAT_LOST };
+  return {
+    state: after,
+    actions: [
+      emit("agent.heartbeat_lost", `No heartbeat for ${Math.round(silentForMs / 1000)}s (limit ${lostAfterSeconds}s)`, {
+        data: { lastSeenAt: state.lastSeenAt.toISOString(), limitSeconds: lostAfterSeconds },
+      }),
+    ],
+  };
+}
+
+function remove(state: LifecycleState): Transition {
+  if (state.status === "deleting") return unchanged(state);
+  return {
+    state: { ...state, status: "deleting", statusReason: null, checkinDeadlineAt: null },
+    actions: [{ type: "supersede_pending_attempts" }, { type: "remove_agent" }],
+  };
+}
+
+/**
+ * The whole policy. `state` is null only when a reconcile job finds its agent gone; every other input needs an agent.
+ * The returned state is the complete new lifecycle state to persist; actions are applied in order.
+ */
+export function transition(
+  state: LifecycleState | null,
+  input: LifecycleInput,
+  now: Date,
+  config: PolicyConfig,
+): Transition<LifecycleState | null> {
+  if (state === null) return input.type === "reconcile" ? reconcile(state, input.job, now, config) : { state, actions: [] };
+  return withStatusChange(state, decide(state, input, now, config));
+}
+
+function decide(state: LifecycleState, input: LifecycleInput, now: Date, config: PolicyConfig): Transition {
+  switch (input.type) {
+    case "reconcile":
+      return reconcile(state, input.job, now, config) as Transition;
+    case "start_cycle":
+      return startCycle(state, input);
+    case "wake_due":
+      return wakeDue(state, input, now, config);
+    case "wake_failed":
+      return wakeFailed(state, input, now);
+    case "heartbeat":
+      return heartbeat(state, now);
+    case "liveness_check":
+      return livenessCheck(state, now);
+    case "delete":
+      return remove(state);
+  }
+}

@@ -1,0 +1,85 @@
+// `npm start`: one process serving the console, the APIs and Socket.IO on one port, running the queue worker.
+import path from "node:path";
+import next from "next";
+import { loadConfig } from "./config";
+import { logger } from "./logger";
+import { resolveDatabaseUrl } from "./db/url";
+import { applyMigrations } from "./db/migrate";
+import { ensureFirstAdmin } from "./auth/bootstrap";
+import { createApp } from "./app";
+import { createHttpServer } from "./http/server";
+import { ensureNextBuild } from "./next-build";
+import { restartSimulatedAgents, seedDemoIfEmpty } from "./demo";
+import { attachPostgresAdapter } from "./realtime/postgres";
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const config = loadConfig();
+  const root = process.cwd();
+  const say = (m: string) => process.stdout.write(`[mission-control] ${m}\n`);
+
+  const database = await resolveDatabaseUrl(say);
+  const applied = await applyMigrations(database.url, say);
+  if (applied.length > 0) say(`Applied ${applied.length} migration(s)`);
+
+  const dev = config.MC_DEV;
+  if (!dev) await ensureNextBuild(root, say);
+
+  let port = config.PORT;
+  const baseUrl = () => config.MC_BASE_URL ?? `http://127.0.0.1:${port}`;
+  const app = await createApp({ databaseUrl: database.url, config, baseUrl });
+  await ensureFirstAdmin(app.db, logger);
+
+  const hostname = config.HOST === "0.0.0.0" ? "localhost" : config.HOST;
+  const nextApp = next({ dev, dir: root, hostname, port, quiet: !dev });
+  await nextApp.prepare();
+  const handle = nextApp.getRequestHandler();
+  const upgrade = dev ? nextApp.getUpgradeHandler() : undefined;
+  const { server, io } = createHttpServer(app, {
+    handle: (req, res) => handle(req, res),
+    upgrade: upgrade ? (req, socket, head) => upgrade(req, socket, head) : undefined,
+  });
+  const closeAdapter = attachPostgresAdapter(io, database.url);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const address = server.address();
+  if (address && typeof address === "object") port = address.port;
+
+  if (config.MC_WORKER) await app.startWorker();
+  else say("MC_WORKER=0: this process runs no queue worker; run `npm run worker` somewhere, or lifecycle is paused");
+
+  if (!(config.MC_DEMO && (await seedDemoIfEmpty(app)))) {
+    const restarted = await restartSimulatedAgents(app);
+    if (restarted > 0) say(`Reprovisioning ${restarted} simulated agent(s) after restart`);
+  }
+
+  say(`Ready in ${((Date.now() - started) / 1000).toFixed(1)}s: open http://localhost:${port} (database: ${database.embedded ? "embedded" : "DATABASE_URL"})`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${signal}: shutting down`);
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    io.close();
+    server.close();
+    await app.stop().catch(() => undefined);
+    await closeAdapter().catch(() => undefined);
+    await nextApp.close?.().catch?.(() => undefined);
+    await database.stop?.().catch(() => undefined);
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+main().catch((err) => {
+  logger.fatal({ err }, "Mission Control failed to start");
+  process.stderr.write(`\nMission Control failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
+
+export const projectRoot = path.resolve(__dirname, "..");

@@ -1,0 +1,156 @@
+import { z } from "zod";
+import { TRPCError } from "@trpc/server";
+import { agentViewSelect, toAgentView } from "../../agents/view";
+import { AGENT_STATUSES } from "../../lifecycle/policy";
+import { SIMULATOR_BEHAVIOURS } from "../../drivers/simulator";
+import { toStoredEvent } from "../../events/bus";
+import { actorOf, audit, notFound, operatorProcedure, router, viewerProcedure } from "../init";
+import type { Prisma } from "../../db/prisma";
+
+const id = z.string().uuid();
+const kind = z.enum(["gateway_main", "board_lead", "board_worker"]);
+export const agentName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(80)
+  .regex(/^[\p{L}\p{N} ._-]+$/u, "letters, digits, spaces, dot, dash and underscore only");
+
+export const listFilter = z
+  .object({
+    status: z.array(z.enum(AGENT_STATUSES)).max(AGENT_STATUSES.length).optional(),
+    gatewayId: id.optional(),
+    boardId: id.optional(),
+    kind: z.array(kind).max(3).optional(),
+    q: z.string().trim().max(100).optional(),
+    limit: z.number().int().min(1).max(20_000).default(5_000),
+  })
+  .strict();
+
+function whereOf(filter: z.infer<typeof listFilter>): Prisma.AgentWhereInput {
+  return {
+    status: filter.status?.length ? { in: filter.status } : undefined,
+    gatewayId: filter.gatewayId,
+    boardId: filter.boardId,
+    kind: filter.kind?.length ? { in: filter.kind } : undefined,
+    name: filter.q ? { contains: filter.q, mode: "insensitive" } : undefined,
+  };
+}
+
+export const agentsRouter = router({
+  list: viewerProcedure.input(listFilter.optional()).query(async ({ ctx, input }) => {
+    const filter = listFilter.parse(input ?? {});
+    const rows = await ctx.app.db.agent.findMany({
+      where: whereOf(filter),
+      select: agentViewSelect,
+      orderBy: [{ gatewayId: "asc" }, { boardId: "asc" }, { kind: "asc" }, { name: "asc" }],
+      take: filter.limit,
+    });
+    return rows.map((r) => toAgentView(r, ctx.app.policyDefaults));
+  }),
+
+  counts: viewerProcedure.query(async ({ ctx }) => {
+    const rows = await ctx.app.db.agent.groupBy({ by: ["status"], _count: { _all: true } });
+    const counts = Object.fromEntries(AGENT_STATUSES.map((s) => [s, 0])) as Record<(typeof AGENT_STATUSES)[number], number>;
+    for (const r of rows) counts[r.status] = r._count._all;
+    return counts;
+  }),
+
+  get: viewerProcedure.input(z.object({ id }).strict()).query(async ({ ctx, input }) => {
+    const view = await ctx.app.lifecycle.view(input.id);
+    if (!view) notFound("Agent");
+    const attempts = await ctx.app.db.wakeAttempt.findMany({
+      where: { agentId: input.id },
+      orderBy: [{ sentAt: "desc" }],
+      take: 50,
+    });
+    return { ...view, attempts };
+  }),
+
+  create: operatorProcedure
+    .input(
+      z
+        .object({
+          gatewayId: id,
+          boardId: id.optional(),
+          name: agentName,
+          kind,
+          simulatorBehaviour: z.enum(SIMULATOR_BEHAVIOURS).optional(),
+        })
+        .strict(),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const gateway = await ctx.app.db.gateway.findUnique({ where: { id: input.gatewayId }, select: { id: true, driver: true } });
+      if (!gateway) notFound("Gateway");
+      if (input.kind === "gateway_main" && input.boardId) {
+        throw new TRPCError({ code: "BAD_REQUEST", message: "A gateway_main agent has no board" });
+      }
+      if (input.kind !== "gateway_main" && !input.boardId) {
+        throw new TRPCError({ code: "BAD_REQUEST", message: `A ${input.kind} needs a boardId` });
+      }
+      if (input.boardId) {
+        const board = await ctx.app.db.board.findUnique({ where: { id: input.boardId }, select: { gatewayId: true } });
+        if (!board || board.gatewayId !== input.gatewayId) notFound("Board on this gateway");
+      }
+      if (input.simulatorBehaviour && gateway.driver !== "simulator") {
+        throw new TRPCError({ code: "BAD_REQUEST", message: "simulatorBehaviour applies to simulator gateways only" });
+      }
+      const clash = await ctx.app.db.agent.findFirst({ where: { gatewayId: input.gatewayId, name: input.name }, select: { id: true } });
+      if (clash) throw new TRPCError({ code: "CONFLICT", message: `An agent named ${input.name} already exists on this gateway` });
+      const agent = await ctx.app.lifecycle.createAgent(input, actorOf(ctx.principal));
+      await audit(ctx, "created agent", { agentId: agent.id, gatewayId: agent.gatewayId, boardId: agent.boardId ?? undefined, name: agent.name });
+      return agent;
+    }),
+
+  reprovision: operatorProcedure.input(z.object({ id }).strict()).mutation(async ({ ctx, input }) => {
+    const agent = await ctx.app.lifecycle.startCycle(input.id, actorOf(ctx.principal), "reprovision", "provision");
+    if (!agent) notFound("Agent");
+    await audit(ctx, "reprovisioned", { agentId: agent.id, gatewayId: agent.gatewayId, boardId: agent.boardId ?? undefined, name: agent.name });
+    return agent;
+  }),
+
+  wake: operatorProcedure.input(z.object({ id }).strict()).mutation(async ({ ctx, input }) => {
+    const agent = await ctx.app.lifecycle.startCycle(input.id, actorOf(ctx.principal), "wake", "wake");
+    if (!agent) notFound("Agent");
+    await audit(ctx, "woke", { agentId: agent.id, gatewayId: agent.gatewayId, boardId: agent.boardId ?? undefined, name: agent.name });
+    return agent;
+  }),
+
+  bulkReprovision: operatorProcedure
+    .input(z.object({ ids: z.array(id).min(1).max(10_000) }).strict())
+    .mutation(async ({ ctx, input }) => {
+      const actor = actorOf(ctx.principal);
+      let started = 0;
+      const missing: string[] = [];
+      for (const agentId of new Set(input.ids)) {
+        const agent = await ctx.app.lifecycle.startCycle(agentId, actor, "bulk reprovision", "provision");
+        if (agent) started += 1;
+        else missing.push(agentId);
+      }
+      await ctx.app.events.emit({
+        event: "operator.action",
+        actor,
+        message: `${actor} reprovisioned ${started} agents`,
+        data: { action: "bulk reprovision", result: "ok", started, missing: missing.length },
+      });
+      return { started, missing };
+    }),
+
+  delete: operatorProcedure.input(z.object({ id }).strict()).mutation(async ({ ctx, input }) => {
+    const before = await ctx.app.lifecycle.view(input.id);
+    if (!before) notFound("Agent");
+    await ctx.app.lifecycle.deleteAgent(input.id, actorOf(ctx.principal));
+    await audit(ctx, "deleted agent", { agentId: before.id, gatewayId: before.gatewayId, boardId: before.boardId ?? undefined, name: before.name });
+    return { id: input.id, deleted: true };
+  }),
+
+  timeline: viewerProcedure
+    .input(z.object({ id, limit: z.number().int().min(1).max(2000).default(500) }).strict())
+    .query(async ({ ctx, input }) => {
+      const [attempts, events] = await Promise.all([
+        ctx.app.db.wakeAttempt.findMany({ where: { agentId: input.id }, orderBy: { sentAt: "asc" }, take: input.limit }),
+        ctx.app.db.lifecycleEvent.findMany({ where: { agentId: input.id }, orderBy: { at: "desc" }, take: input.limit }),
+      ]);
+      return { attempts, events: events.reverse().map(toStoredEvent) };
+    }),
+});

@@ -1,0 +1,98 @@
+// A real Mission Control for integration tests: real PostgreSQL, real pg-boss, the real HTTP server (without the Next
+// pages) on a random port, and simulated agents that call the heartbeat API over HTTP. Deadlines are short.
+import type { AddressInfo } from "node:net";
+import type http from "node:http";
+import pino from "pino";
+import { loadConfig } from "../../server/config";
+import { createApp, type App, type AppOptions } from "../../server/app";
+import { createHttpServer } from "../../server/http/server";
+import { createTestDatabase } from "./database";
+import type { SimulatorBehaviour } from "../../server/drivers/simulator";
+
+export interface Harness {
+  app: App;
+  baseUrl: string;
+  databaseUrl: string;
+  server: http.Server;
+  stop(): Promise<void>;
+  gateway(opts?: { name?: string; driver?: "simulator" | "http"; url?: string; token?: string }): Promise<string>;
+  agent(gatewayId: string, behaviour: SimulatorBehaviour, name?: string): Promise<string>;
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  drivers?: AppOptions["drivers"];
+  worker?: boolean;
+  logger?: AppOptions["logger"];
+}
+
+export const TEST_ENV = {
+  CHECKIN_DEADLINE_SECONDS: "1.5",
+  MAX_WAKE_ATTEMPTS: "3",
+  HEARTBEAT_INTERVAL_SECONDS: "1",
+  LIVENESS_SWEEP_SECONDS: "1",
+  QUEUE_POLL_SECONDS: "0.5",
+  LOG_LEVEL: "silent",
+};
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const database = await createTestDatabase();
+  const config = loadConfig({ ...process.env, ...TEST_ENV, ...opts.env, PORT: "0" });
+  let baseUrl = "";
+  const app = await createApp({
+    databaseUrl: database.url,
+    config,
+    logger: opts.logger ?? pino({ level: "silent" }),
+    baseUrl: () => baseUrl,
+    simulatorTiming: { checkinDelayMs: [50, 150], crashAfterHeartbeats: 2, random: Math.random },
+    drivers: opts.drivers,
+  });
+  const { server, io } = createHttpServer(app);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  if (opts.worker !== false) await app.startWorker();
+  let seq = 0;
+  return {
+    app,
+    baseUrl,
+    databaseUrl: database.url,
+    server,
+    async stop() {
+      io.close();
+      await new Promise((r) => server.close(r));
+      await app.stop();
+      await database.drop();
+    },
+    async gateway(g = {}) {
+      const row = await app.db.gateway.create({
+        data: { name: g.name ?? `gw-${++seq}-${Date.now()}`, driver: g.driver ?? "simulator", url: g.url, tokenSecret: g.token },
+      });
+      return row.id;
+    },
+    async agent(gatewayId, behaviour, name) {
+      const view = await app.lifecycle.createAgent(
+        { gatewayId, name: name ?? `${behaviour}-${++seq}`, kind: "gateway_main", simulatorBehaviour: behaviour },
+        "test",
+      );
+      return view.id;
+    },
+  };
+}
+
+/** Polls until `check` returns a truthy value; fails with the last value seen after `timeoutMs`. */
+export async function waitFor<T>(check: () => Promise<T | null | undefined | false>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    last = value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function eventsOf(app: App, agentId: string): Promise<string[]> {
+  const rows = await app.db.lifecycleEvent.findMany({ where: { agentId }, orderBy: { id: "asc" }, select: { event: true } });
+  return rows.map((r) => r.event);
+}
