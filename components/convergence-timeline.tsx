@@ -61,7 +61,8 @@ export function ConvergenceTimeline({ attempts, events, status }: Props) {
   }
 
   const t = (d: Date | string | null | undefined) => toDate(d)?.getTime() ?? NaN;
-  const clock = now || Date.now();
+  // Before the first client tick (server render) the latest send time stands in for now.
+  const clock = now > 0 ? now : Math.max(...drawn.map((a) => t(a.sentAt)));
   const anyPending = drawn.some((a) => a.outcome === "pending");
   let t0 = Math.min(...drawn.map((a) => t(a.sentAt)));
   let t1 = Math.max(

@@ -19,6 +19,7 @@ type Trpc = ReturnType<typeof useTRPC>;
 /** How long pushes are buffered before one cache write (keeps a 10k-agent fleet converging smooth). */
 const FLUSH_MS = 120;
 const SUBSCRIBE_CHUNK = 100;
+const VALID_ROOM = /^(fleet|(gateway|board|agent):[0-9a-f-]{36})$/;
 
 /**
  * Agents known to be deleted. The server pushes the agent once more with status `deleting` and then nothing (the row is
@@ -320,7 +321,8 @@ export function forgetAgent(id: string): void {
 export function useLiveUpdates(rooms: string[]): LiveState {
   const client = useQueryClient();
   const trpc = useTRPC();
-  const key = rooms.filter(Boolean).join("|");
+  // Only rooms the server accepts: one invalid room would make it reject the whole subscription.
+  const key = rooms.filter((r) => VALID_ROOM.test(r)).join("|");
 
   useEffect(() => {
     if (!sink || sink.client !== client) sink = createSink(client, trpc);

@@ -4,7 +4,7 @@
  */
 export function safeNextPath(next: string | null | undefined, origin = "http://mission-control.invalid"): string {
   if (!next || typeof next !== "string") return "/";
-  if (!next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\") || /[\u0000-\u001f]/.test(next)) return "/";
+  if (!next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\") || [...next].some((c) => c.charCodeAt(0) < 0x20)) return "/";
   try {
     const url = new URL(next, origin);
     if (url.origin !== new URL(origin).origin) return "/";

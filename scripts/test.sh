@@ -10,6 +10,11 @@ status=0
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 
+# Static checks first: a type error or lint error fails the run.
+if [ "$what" != "e2e" ]; then
+  npx prisma generate >/dev/null && npx tsc --noEmit -p . && npx eslint . || { echo "static checks failed"; status=1; }
+fi
+
 # Node 20 does not expand globs for --test: the shell does.
 node --import tsx --test --test-concurrency=2 test/*.test.ts 2>&1 | tee "$log"
 unit_rc=${PIPESTATUS[0]}

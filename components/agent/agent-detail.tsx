@@ -183,7 +183,7 @@ export function AgentDetailView({ id }: { id: string }) {
         <Section title="Lifecycle">
           <dl className="grid grid-cols-1 gap-x-6 gap-y-2 text-sm sm:grid-cols-2 xl:grid-cols-3">
             <Field name="status" label="Status">
-              <StatusPill status={agent.status} />
+              <StatusPill status={agent.status} testId="field-status-pill" />
               {agent.statusReason ? <span className="ml-2 font-mono text-xs text-zinc-500">{agent.statusReason}</span> : null}
             </Field>
             <Field name="wakeAttempts" label="Wake attempts">

@@ -3,7 +3,7 @@
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
-import { filtersToQuery, hasFilters, matchesNonStatusFilters, parseFilters, sortAgents, type BoardFilters } from "@/lib/agents";
+import { EMPTY_FILTERS, filtersToQuery, hasFilters, matchesNonStatusFilters, parseFilters, sortAgents, type BoardFilters } from "@/lib/agents";
 import { AGENT_KINDS, AGENT_STATUSES, KIND_LABELS, STATUS_STYLES, type AgentKind, type AgentStatus } from "@/lib/status";
 import type { Agent } from "@/lib/types";
 import { ConfirmDialog } from "../confirm-dialog";
@@ -33,30 +33,52 @@ export function Board() {
   const canAct = meQ.data ? meQ.data.role !== "viewer" : true;
 
   // ---- filters in the URL ----------------------------------------------------------------------------------------
+  // router.replace() lands asynchronously: changes are computed from the filters last asked for (`latest`), not from a
+  // URL that may not have caught up yet, so quick successive changes never undo each other.
+  const query = filtersToQuery(filters);
+  const latest = useRef(filters);
+  const urlQuery = useRef(query);
+  const pending = useRef<string | null>(null);
+  const [qDraft, setQDraft] = useState(filters.q);
+  const typing = useRef<ReturnType<typeof setTimeout> | null>(null);
+
+  useEffect(() => {
+    urlQuery.current = query;
+    if (pending.current !== null && pending.current !== query) return; // our own navigation is still on its way
+    const external = pending.current === null; // back/forward, a link, a bookmark
+    pending.current = null;
+    latest.current = filters;
+    if (external) setQDraft(filters.q);
+  }, [query, filters]);
+
   const setFilters = useCallback(
-    (next: BoardFilters) => router.replace(`${pathname}${filtersToQuery(next)}`, { scroll: false }),
+    (next: BoardFilters) => {
+      latest.current = next;
+      const q = filtersToQuery(next);
+      if (q === urlQuery.current) {
+        pending.current = null;
+        return;
+      }
+      pending.current = q;
+      router.replace(`${pathname}${q}`, { scroll: false });
+    },
     [router, pathname],
   );
-  const update = useCallback((patch: Partial<BoardFilters>) => setFilters({ ...filters, ...patch }), [filters, setFilters]);
+  const update = useCallback((patch: Partial<BoardFilters>) => setFilters({ ...latest.current, ...patch }), [setFilters]);
 
-  const [qDraft, setQDraft] = useState(filters.q);
-  const lastUrlQ = useRef(filters.q);
-  useEffect(() => {
-    // The URL changed from elsewhere (back button, "Clear filters"): show it in the box.
-    if (filters.q !== lastUrlQ.current) {
-      lastUrlQ.current = filters.q;
-      setQDraft(filters.q);
-    }
-  }, [filters.q]);
-  useEffect(() => {
-    const q = qDraft.trim();
-    if (q === filters.q) return;
-    const t = setTimeout(() => {
-      lastUrlQ.current = q;
-      update({ q });
+  const cancelTyping = () => {
+    if (typing.current) clearTimeout(typing.current);
+    typing.current = null;
+  };
+  useEffect(() => cancelTyping, []);
+  const onSearchChange = (value: string) => {
+    setQDraft(value);
+    cancelTyping();
+    typing.current = setTimeout(() => {
+      typing.current = null;
+      update({ q: value.trim() });
     }, 150);
-    return () => clearTimeout(t);
-  }, [qDraft, filters.q, update]);
+  };
 
   const searchRef = useRef<HTMLInputElement>(null);
   useEffect(() => {
@@ -192,10 +214,12 @@ export function Board() {
             aria-label="Search agents by name, gateway or board"
             aria-keyshortcuts="/"
             value={qDraft}
-            onChange={(e) => setQDraft(e.target.value)}
+            onChange={(e) => onSearchChange(e.target.value)}
             onKeyDown={(e) => {
               if (e.key === "Escape") {
+                cancelTyping();
                 setQDraft("");
+                update({ q: "" });
                 e.currentTarget.blur();
               }
             }}
@@ -229,9 +253,9 @@ export function Board() {
               type="button"
               className="btn"
               onClick={() => {
+                cancelTyping();
                 setQDraft("");
-                lastUrlQ.current = "";
-                setFilters({ status: [], gateway: null, board: null, kind: null, q: "" });
+                setFilters(EMPTY_FILTERS);
               }}
             >
               Clear filters

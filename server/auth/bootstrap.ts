@@ -8,7 +8,7 @@ import { generatePassword, hashPassword } from "./passwords";
  */
 export async function ensureFirstAdmin(db: Db, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if ((await db.operator.count()) > 0) return;
-  const email = (env.ADMIN_EMAIL ?? "admin@localhost").toLowerCase();
+  const email = (env.ADMIN_EMAIL ?? "admin@mission-control.local").trim().toLowerCase();
   const given = env.ADMIN_PASSWORD;
   const password = given && given.length > 0 ? given : generatePassword();
   await db.operator.create({ data: { email, role: "admin", name: "Administrator", passwordHash: await hashPassword(password) } });

@@ -49,6 +49,7 @@ const SERVER_FLAGS = ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_dir
  * import() of an (ESM-only) package by file URL: a bare specifier fails when tsx has loaded this file as CommonJS
  * from an ES module.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped ESM packages, narrowed at each use
 async function importPackage(name: string): Promise<any> {
   return import(pathToFileURL(createRequire(import.meta.url).resolve(name)).href);
 }
@@ -268,7 +269,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     const onExit = () => {
       try {
         process.kill(postmasterPid, "SIGINT");
-      } catch {}
+      } catch {
+        // Already gone.
+      }
     };
     process.once("exit", onExit);
     stop = async () => {

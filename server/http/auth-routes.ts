@@ -6,7 +6,7 @@ import { parseCookies, SESSION_COOKIE } from "../auth/principal";
 import { verifyPassword } from "../auth/passwords";
 import { HttpError, readBody, sendJson } from "./body";
 
-const loginInput = z.object({ email: z.string().trim().toLowerCase().email().max(200), password: z.string().min(1).max(200) }).strict();
+const loginInput = z.object({ email: z.string().trim().toLowerCase().min(3).max(200), password: z.string().min(1).max(200) }).strict();
 
 function cookie(value: string, maxAgeSeconds: number, secure: boolean): string {
   return [

@@ -9,6 +9,8 @@ export interface Context {
 }
 
 const t = initTRPC.context<Context>().create({
+  // Never send stack traces to clients.
+  isDev: false,
   transformer: superjson,
   errorFormatter({ shape, error }) {
     // Internal errors never leak details (which could include connection strings) to clients.
