@@ -11,6 +11,7 @@ import { createHttpServer } from "./http/server";
 import { ensureNextBuild } from "./next-build";
 import { restartSimulatedAgents, seedDemoIfEmpty } from "./demo";
 import { attachPostgresAdapter } from "./realtime/postgres";
+import { secretKey } from "./secrets/crypto";
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
   const root = process.cwd();
   const say = (m: string) => process.stdout.write(`[mission-control] ${m}\n`);
 
+  secretKey(say);
   const database = await resolveDatabaseUrl(say);
   const applied = await applyMigrations(database.url, say);
   if (applied.length > 0) say(`Applied ${applied.length} migration(s)`);

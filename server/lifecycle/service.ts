@@ -13,6 +13,7 @@ import { enqueueReconcile, type ReconcileJobData } from "../../jobs/queue";
 import { agentViewSelect, toAgentView, type AgentView } from "../agents/view";
 import { issueAgentToken, rotateTokenColumns } from "../agents/tokens";
 import { renderTemplates, TEMPLATE_REVISION } from "../templates/render";
+import { openSecret } from "../secrets/crypto";
 import {
   transition,
   type LifecycleAction,
@@ -137,7 +138,7 @@ function driverAgent(a: LockedAgent): DriverAgent {
 
 function gatewayConnection(a: LockedAgent): GatewayConnection {
   const g = a.gateway;
-  return { id: g.id, name: g.name, driver: g.driver, url: g.url, tokenSecret: g.tokenSecret };
+  return { id: g.id, name: g.name, driver: g.driver, url: g.url, tokenSecret: openSecret(g.tokenSecret) };
 }
 
 type PostCommitAction = Extract<LifecycleAction, { type: "provision" | "send_wake" | "remove_agent" }>;

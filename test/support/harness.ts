@@ -7,6 +7,7 @@ import { loadConfig } from "../../server/config";
 import { createApp, type App, type AppOptions } from "../../server/app";
 import { createHttpServer } from "../../server/http/server";
 import { createTestDatabase } from "./database";
+import { sealSecret } from "../../server/secrets/crypto";
 import type { SimulatorBehaviour } from "../../server/drivers/simulator";
 
 export interface Harness {
@@ -65,7 +66,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     },
     async gateway(g = {}) {
       const row = await app.db.gateway.create({
-        data: { name: g.name ?? `gw-${++seq}-${Date.now()}`, driver: g.driver ?? "simulator", url: g.url, tokenSecret: g.token },
+        data: { name: g.name ?? `gw-${++seq}-${Date.now()}`, driver: g.driver ?? "simulator", url: g.url, tokenSecret: sealSecret(g.token) },
       });
       return row.id;
     },

@@ -3,6 +3,7 @@ import { TRPCError } from "@trpc/server";
 import type { Prisma } from "../../db/prisma";
 import { actorOf, adminProcedure, audit, notFound, router, viewerProcedure } from "../init";
 import { agentName } from "./agents";
+import { sealSecret } from "../../secrets/crypto";
 
 const id = z.string().uuid();
 
@@ -88,7 +89,7 @@ export const gatewaysRouter = router({
       throw new TRPCError({ code: "CONFLICT", message: `A gateway named ${input.name} already exists` });
     }
     const { token, ...fields } = input;
-    const gateway = await ctx.app.db.gateway.create({ data: { ...fields, tokenSecret: token ?? null }, select: { id: true, name: true } });
+    const gateway = await ctx.app.db.gateway.create({ data: { ...fields, tokenSecret: sealSecret(token) }, select: { id: true, name: true } });
     await audit(ctx, "created gateway", { gatewayId: gateway.id, name: gateway.name });
     await ctx.app.lifecycle.createAgent({ gatewayId: gateway.id, name: "main", kind: "gateway_main", simulatorBehaviour: input.driver === "simulator" ? "healthy" : null }, actorOf(ctx.principal));
     return (await gatewayWithToken(ctx.app.db, gateway.id))!;

@@ -1,0 +1,67 @@
+// Secrets at rest (gateway tokens, the device private key) are encrypted with AES-256-GCM under MC_SECRET_KEY.
+// Without MC_SECRET_KEY a key is generated once and kept in .data/secret.key (git-ignored) with a warning: every
+// process that shares the database must then share that file, so production deployments set MC_SECRET_KEY.
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+
+const PREFIX = "enc:v1:";
+let cachedKey: Buffer | undefined;
+
+function keyFromText(text: string): Buffer {
+  // Accept 32 bytes as base64/hex, or derive 32 bytes from any passphrase.
+  const trimmed = text.trim();
+  for (const encoding of ["base64", "hex"] as const) {
+    const raw = Buffer.from(trimmed, encoding);
+    if (raw.length === 32) return raw;
+  }
+  return createHash("sha256").update(trimmed).digest();
+}
+
+export function secretKey(warn: (m: string) => void = (m) => process.stderr.write(`${m}\n`)): Buffer {
+  if (cachedKey) return cachedKey;
+  const fromEnv = process.env.MC_SECRET_KEY;
+  if (fromEnv && fromEnv.trim().length > 0) {
+    cachedKey = keyFromText(fromEnv);
+    return cachedKey;
+  }
+  const file = path.resolve(process.cwd(), ".data", "secret.key");
+  if (fs.existsSync(file)) {
+    cachedKey = keyFromText(fs.readFileSync(file, "utf8"));
+    return cachedKey;
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const generated = randomBytes(32).toString("base64");
+  fs.writeFileSync(file, generated + "\n", { mode: 0o600, flag: "wx" });
+  warn(
+    `[mission-control] WARNING: MC_SECRET_KEY is not set; generated one in ${file}. Secrets at rest are encrypted with it. ` +
+      "Set MC_SECRET_KEY (32 bytes, base64) in production so every process and every host uses the same key.",
+  );
+  cachedKey = keyFromText(generated);
+  return cachedKey;
+}
+
+export function encryptSecret(plain: string, key: Buffer = secretKey()): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", key, iv);
+  const body = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
+  return PREFIX + Buffer.concat([iv, cipher.getAuthTag(), body]).toString("base64url");
+}
+
+export function decryptSecret(stored: string, key: Buffer = secretKey()): string {
+  if (!stored.startsWith(PREFIX)) throw new Error("secret is not encrypted with this scheme");
+  const raw = Buffer.from(stored.slice(PREFIX.length), "base64url");
+  const decipher = createDecipheriv("aes-256-gcm", key, raw.subarray(0, 12));
+  decipher.setAuthTag(raw.subarray(12, 28));
+  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8");
+}
+
+/** Stored gateway token → plain token for a driver (null when none is set). */
+export function openSecret(stored: string | null): string | null {
+  return stored ? decryptSecret(stored) : null;
+}
+
+/** Plain token from an operator → the value to store. */
+export function sealSecret(plain: string | null | undefined): string | null {
+  return plain ? encryptSecret(plain) : null;
+}
