@@ -34,7 +34,7 @@ export function secretKey(warn: (m: string) => void = (m) => process.stderr.writ
   const generated = randomBytes(32).toString("base64");
   fs.writeFileSync(file, generated + "\n", { mode: 0o600, flag: "wx" });
   warn(
-    `[mission-control] WARNING: MC_SECRET_KEY is not set; generated one in ${file}. Secrets at rest are encrypted with it. ` +
+    `WARNING: MC_SECRET_KEY is not set; generated one in ${file}. Secrets at rest are encrypted with it. ` +
       "Set MC_SECRET_KEY (32 bytes, base64) in production so every process and every host uses the same key.",
   );
   cachedKey = keyFromText(generated);
