@@ -45,7 +45,10 @@ export interface GatewayConnection {
   name: string;
   driver: "simulator" | "http" | "openclaw";
   url: string | null;
+  /** Decrypted gateway token. */
   tokenSecret: string | null;
+  allowInsecureTls: boolean;
+  disableDevicePairing: boolean;
 }
 
 /** A failed gateway call; `message` is shown to operators, so it never contains a secret. */

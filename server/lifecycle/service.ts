@@ -13,7 +13,7 @@ import { enqueueReconcile, type ReconcileJobData } from "../../jobs/queue";
 import { agentViewSelect, toAgentView, type AgentView } from "../agents/view";
 import { issueAgentToken, rotateTokenColumns } from "../agents/tokens";
 import { renderTemplates, TEMPLATE_REVISION } from "../templates/render";
-import { openSecret } from "../secrets/crypto";
+import { gatewayConnectionOf, gatewayConnectionSelect } from "../drivers/connection";
 import {
   transition,
   type LifecycleAction,
@@ -78,7 +78,7 @@ const lockedAgentSelect = {
   previousTokenHash: true,
   previousTokenExpiresAt: true,
   gateway: {
-    select: { id: true, name: true, driver: true, url: true, tokenSecret: true, checkinDeadlineSeconds: true, maxWakeAttempts: true },
+    select: { ...gatewayConnectionSelect, status: true, lastError: true, checkinDeadlineSeconds: true, maxWakeAttempts: true },
   },
   board: { select: { name: true } },
 } as const;
@@ -137,8 +137,7 @@ function driverAgent(a: LockedAgent): DriverAgent {
 }
 
 function gatewayConnection(a: LockedAgent): GatewayConnection {
-  const g = a.gateway;
-  return { id: g.id, name: g.name, driver: g.driver, url: g.url, tokenSecret: openSecret(g.tokenSecret) };
+  return gatewayConnectionOf(a.gateway);
 }
 
 type PostCommitAction = Extract<LifecycleAction, { type: "provision" | "send_wake" | "remove_agent" }>;
