@@ -31,9 +31,16 @@ const BOARDS: { name: string; lead: SimulatorBehaviour; workers: [string, Simula
 
 export async function seedDemoIfEmpty(app: App): Promise<boolean> {
   if ((await app.db.gateway.count()) > 0) return false;
-  const gateway = await app.db.gateway.create({
-    data: { name: "demo-simulator", driver: "simulator", status: "reachable", runtimeVersion: "simulator-1", lastContactAt: new Date() },
-  });
+  const gateway = await app.db.gateway
+    .create({
+      data: { name: "demo-simulator", driver: "simulator", status: "reachable", runtimeVersion: "simulator-1", lastContactAt: new Date() },
+    })
+    .catch((err: { code?: string }) => {
+      // Another process started at the same moment and is seeding.
+      if (err.code === "P2002") return null;
+      throw err;
+    });
+  if (!gateway) return false;
   await app.lifecycle.createAgent({ gatewayId: gateway.id, name: "main", kind: "gateway_main", simulatorBehaviour: "healthy" }, ACTOR);
   for (const spec of BOARDS) {
     const board = await app.db.board.create({ data: { name: spec.name, gatewayId: gateway.id } });

@@ -110,6 +110,22 @@ describe("convergence on the real stack", { concurrency: true }, () => {
     assert.equal(first?.outcome, "superseded");
   });
 
+  test("a job that fires before its deadline is deferred, and the duplicate it leaves never causes a second wake", async () => {
+    const id = await h.agent(gatewayId, "silent");
+    const first = await waitFor(async () => {
+      const a = await agentRow(h, id);
+      return a.wakeAttempts === 1 ? a : null;
+    }, 3000, "first wake");
+    // An early job for the current attempt, as clock skew between app and database could produce.
+    await h.app.boss.send(QUEUES.reconcile, { agentId: id, generation: first.lifecycleGeneration, attempt: 1 });
+    await waitFor(async () => (await eventsOf(h.app, id)).includes("lifecycle.reconcile.deferred"), DEADLINE_MS, "deferred");
+    await waitFor(statusIs(h, id, "offline"), MAX * DEADLINE_MS + 4000, "offline");
+    const events = await eventsOf(h.app, id);
+    assert.equal(events.filter((e) => e === "lifecycle.wake.sent").length, MAX, "no extra wake from the duplicate job");
+    assert.ok(events.includes("lifecycle.reconcile.skip_stale_generation"), "the duplicate skipped as stale");
+    assert.equal((await attempts(h, id)).length, MAX);
+  });
+
   test("reprovision after offline starts a new cycle with fresh attempts (MAX wakes again, not one)", async () => {
     const id = await h.agent(gatewayId, "silent");
     await waitFor(statusIs(h, id, "offline"), MAX * DEADLINE_MS + 4000, "offline");

@@ -11,7 +11,13 @@ export async function ensureFirstAdmin(db: Db, logger: Logger, env: NodeJS.Proce
   const email = (env.ADMIN_EMAIL ?? "admin@mission-control.local").trim().toLowerCase();
   const given = env.ADMIN_PASSWORD;
   const password = given && given.length > 0 ? given : generatePassword();
-  await db.operator.create({ data: { email, role: "admin", name: "Administrator", passwordHash: await hashPassword(password) } });
+  try {
+    await db.operator.create({ data: { email, role: "admin", name: "Administrator", passwordHash: await hashPassword(password) } });
+  } catch (err) {
+    // Another process created the first admin at the same moment.
+    if ((err as { code?: string }).code === "P2002") return;
+    throw err;
+  }
   logger.info({ email }, "created the first admin operator");
   if (!given) {
     process.stdout.write(

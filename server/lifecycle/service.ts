@@ -8,7 +8,8 @@ import type { Logger } from "../logger";
 import type { Publisher } from "../realtime/publisher";
 import type { DriverFactory } from "../drivers";
 import type { DriverAgent, GatewayConnection } from "../drivers/types";
-import { describeGatewayError, withTimeout } from "../drivers/types";
+import { GatewayCallError, describeGatewayError, withTimeout } from "../drivers/types";
+import { gatewayUnreachableError } from "../gateways/probe";
 import { enqueueReconcile, type ReconcileJobData } from "../../jobs/queue";
 import { agentViewSelect, toAgentView, type AgentView } from "../agents/view";
 import { issueAgentToken, rotateTokenColumns } from "../agents/tokens";
@@ -103,17 +104,9 @@ function toState(a: LockedAgent): LifecycleState {
   };
 }
 
-function stateColumns(s: LifecycleState) {
-  return {
-    status: s.status,
-    statusReason: s.statusReason,
-    lifecycleGeneration: s.lifecycleGeneration,
-    wakeAttempts: s.wakeAttempts,
-    lastWakeSentAt: s.lastWakeSentAt,
-    checkinDeadlineAt: s.checkinDeadlineAt,
-    lastSeenAt: s.lastSeenAt,
-    lastProvisionError: s.lastProvisionError,
-  };
+/** The persisted columns of a lifecycle state (the heartbeat interval is configuration, not state). */
+function stateColumns({ heartbeatIntervalSeconds: _interval, ...columns }: LifecycleState) {
+  return columns;
 }
 
 function sameState(a: LifecycleState, b: LifecycleState): boolean {
@@ -138,6 +131,11 @@ function driverAgent(a: LockedAgent): DriverAgent {
 
 function gatewayConnection(a: LockedAgent): GatewayConnection {
   return gatewayConnectionOf(a.gateway);
+}
+
+/** While the last probe found the gateway unreachable, its agents' calls fail at once (server/gateways/probe.ts). */
+function failFastIfUnreachable(a: LockedAgent): void {
+  if (a.gateway.status === "unreachable") throw new GatewayCallError(gatewayUnreachableError(a.gateway.lastError), "unreachable");
 }
 
 type PostCommitAction = Extract<LifecycleAction, { type: "provision" | "send_wake" | "remove_agent" }>;
@@ -401,6 +399,7 @@ export class LifecycleService {
     const { settings } = this.deps;
     const ids = { agentId: agent.id, gatewayId: agent.gatewayId, boardId: agent.boardId, generation };
     try {
+      failFastIfUnreachable(agent);
       const issued = issueAgentToken(agent.id);
       await this.deps.db.agent.update({
         where: { id: agent.id },
@@ -446,6 +445,7 @@ export class LifecycleService {
     }
     if (error === undefined) {
       try {
+        failFastIfUnreachable(agent);
         const driver = this.deps.drivers(gatewayConnection(agent));
         await withTimeout(
           driver.wake({
