@@ -6,6 +6,8 @@ import type { Tx } from "../server/db/prisma";
 export const QUEUES = {
   reconcile: "lifecycle.reconcile",
   liveness: "lifecycle.liveness",
+  templateSync: "gateway.templates.sync",
+  gatewayProbe: "gateway.probe",
 } as const;
 
 export interface ReconcileJobData {
@@ -39,6 +41,9 @@ export async function startQueue(opts: QueueOptions, onError: (err: Error) => vo
     expireInSeconds: 60,
   });
   await boss.createQueue(QUEUES.liveness, { retryLimit: 0, expireInSeconds: 60 });
+  // A sync run records every agent's result itself; a job that dies is marked failed, not retried (jobs/template-sync.ts).
+  await boss.createQueue(QUEUES.templateSync, { retryLimit: 0, expireInSeconds: 3600 });
+  await boss.createQueue(QUEUES.gatewayProbe, { retryLimit: 0, expireInSeconds: 120 });
   return boss;
 }
 

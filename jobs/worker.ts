@@ -8,6 +8,9 @@ import type { LifecycleService } from "../server/lifecycle/service";
 import type { Logger } from "../server/logger";
 import { metrics } from "../server/metrics";
 import { QUEUES, type ReconcileJobData } from "./queue";
+import type { DriverFactory } from "../server/drivers";
+import { probeAllGateways, probeGateway } from "../server/gateways/probe";
+import { failTemplateSync, runTemplateSync, type TemplateSyncJobData } from "./template-sync";
 
 export interface WorkerDeps {
   boss: PgBoss;
@@ -17,6 +20,9 @@ export interface WorkerDeps {
   logger: Logger;
   pollSeconds: number;
   livenessSweepSeconds: number;
+  gatewayProbeSeconds: number;
+  drivers: DriverFactory;
+  baseUrl: () => string;
   queueSchema: string;
 }
 
@@ -78,6 +84,28 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     if (result.lost > 0 || result.restarted > 0) logger.info({ ...result }, "liveness sweep");
   });
 
+  // Template sync runs (jobs/template-sync.ts) and gateway probes (server/gateways/probe.ts).
+  // Operator-triggered and periodic work: polled less often than the deadline-critical reconcile queue.
+  await boss.work<TemplateSyncJobData>(QUEUES.templateSync, { pollingIntervalSeconds: Math.max(1, deps.pollSeconds), localConcurrency: 2 }, async ([job]) => {
+    const syncDeps = { db: deps.db, events, drivers: deps.drivers, lifecycle, logger, baseUrl: deps.baseUrl };
+    try {
+      await runTemplateSync(syncDeps, job.data);
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      logger.error({ runId: job.data.runId, err: error }, "template sync job failed");
+      await failTemplateSync(syncDeps, job.data.runId, error).catch(() => undefined);
+    }
+  });
+  await boss.work<{ gatewayId?: string }>(QUEUES.gatewayProbe, { pollingIntervalSeconds: Math.max(1, deps.pollSeconds) }, async ([job]) => {
+    const probeDeps = { db: deps.db, events, drivers: deps.drivers, logger };
+    if (job.data?.gatewayId) await probeGateway(probeDeps, job.data.gatewayId);
+    else await probeAllGateways(probeDeps);
+  });
+  const requestProbe = () =>
+    boss
+      .send(QUEUES.gatewayProbe, {}, { singletonKey: "probe-all", singletonSeconds: Math.max(1, Math.floor(deps.gatewayProbeSeconds)) })
+      .catch((err) => logger.warn({ err: String(err) }, "could not schedule the gateway probe"));
+
   const requestSweep = () =>
     boss
       .send(QUEUES.liveness, {}, { singletonKey: "sweep", singletonSeconds: Math.max(1, Math.floor(deps.livenessSweepSeconds)) })
@@ -93,7 +121,10 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
 
   await beat();
   void requestSweep();
+  void requestProbe();
   const sweepTimer = setInterval(requestSweep, deps.livenessSweepSeconds * 1000);
+  const probeTimer = setInterval(requestProbe, deps.gatewayProbeSeconds * 1000);
+  probeTimer.unref();
   const beatTimer = setInterval(beat, WORKER_BEAT_MS);
   sweepTimer.unref();
   beatTimer.unref();
@@ -103,9 +134,12 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     id: workerId,
     async stop() {
       clearInterval(sweepTimer);
+      clearInterval(probeTimer);
       clearInterval(beatTimer);
       await boss.offWork(QUEUES.reconcile, { wait: true }).catch(() => undefined);
       await boss.offWork(QUEUES.liveness, { wait: true }).catch(() => undefined);
+      await boss.offWork(QUEUES.templateSync, { wait: true }).catch(() => undefined);
+      await boss.offWork(QUEUES.gatewayProbe, { wait: true }).catch(() => undefined);
       await deps.db.queueWorker.delete({ where: { id: workerId } }).catch(() => undefined);
     },
   };

@@ -6,7 +6,8 @@ import { EventBus } from "./events/bus";
 import { logger as defaultLogger, type Logger } from "./logger";
 import { SocketPublisher, type Broadcaster, type Publisher } from "./realtime/publisher";
 import { SimulatorRuntime, type SimulatorTiming } from "./drivers/simulator";
-import { createDriverFactory, type DriverFactory } from "./drivers";
+import { createDriverFactory, type DriverDependencies, type DriverFactory } from "./drivers";
+import { deviceIdentityLoader } from "./drivers/device-identity";
 import { LifecycleService } from "./lifecycle/service";
 import { AgentAuthenticator } from "./agents/agent-auth";
 import { Authenticator } from "./auth/principal";
@@ -22,7 +23,7 @@ export interface AppOptions {
   clock?: () => Date;
   simulatorTiming?: SimulatorTiming;
   /** Replace the driver factory (tests use this to inject failing gateways). */
-  drivers?: (simulator: SimulatorRuntime) => DriverFactory;
+  drivers?: (simulator: SimulatorRuntime, deps: DriverDependencies) => DriverFactory;
   publisher?: Publisher;
   baseUrl: () => string;
 }
@@ -35,6 +36,10 @@ export interface App {
   events: EventBus;
   publisher: Publisher;
   simulator: SimulatorRuntime;
+  /** Builds the driver of a gateway (template sync and probes use it outside the lifecycle). */
+  drivers: DriverFactory;
+  /** Where agents reach Mission Control (heartbeat URL in templates). */
+  baseUrl: () => string;
   lifecycle: LifecycleService;
   agentAuth: AgentAuthenticator;
   auth: Authenticator;
@@ -59,7 +64,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const publisher = opts.publisher ?? new SocketPublisher(() => broadcaster);
   const events = new EventBus(db, logger, publisher);
   const simulator = new SimulatorRuntime(opts.simulatorTiming);
-  const drivers = (opts.drivers ?? createDriverFactory)(simulator);
+  const drivers = (opts.drivers ?? createDriverFactory)(simulator, { deviceIdentity: deviceIdentityLoader(db) });
   const lifecycle = new LifecycleService({
     db,
     boss,
@@ -101,6 +106,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     events,
     publisher,
     simulator,
+    drivers,
+    baseUrl: opts.baseUrl,
     lifecycle,
     agentAuth: new AgentAuthenticator(db, events, opts.clock),
     auth: new Authenticator(db, { bootstrapToken: process.env.MC_BOOTSTRAP_TOKEN || undefined, sessionTtlHours: config.SESSION_TTL_HOURS }),
@@ -118,6 +125,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
         logger,
         pollSeconds: config.QUEUE_POLL_SECONDS,
         livenessSweepSeconds: config.LIVENESS_SWEEP_SECONDS,
+        gatewayProbeSeconds: config.GATEWAY_PROBE_SECONDS,
+        drivers,
+        baseUrl: opts.baseUrl,
         queueSchema: config.QUEUE_SCHEMA,
       });
       return app.worker;

@@ -9,6 +9,7 @@ export const gatewayConnectionSelect = {
   tokenSecret: true,
   allowInsecureTls: true,
   disableDevicePairing: true,
+  workspaceRoot: true,
 } as const;
 
 /** What a driver needs to reach a gateway, with its token decrypted (never log or return this object). */
@@ -20,6 +21,7 @@ export function gatewayConnectionOf(row: {
   tokenSecret: string | null;
   allowInsecureTls: boolean;
   disableDevicePairing: boolean;
+  workspaceRoot: string | null;
 }): GatewayConnection {
   return {
     id: row.id,
@@ -29,5 +31,6 @@ export function gatewayConnectionOf(row: {
     tokenSecret: openSecret(row.tokenSecret),
     allowInsecureTls: row.allowInsecureTls,
     disableDevicePairing: row.disableDevicePairing,
+    workspaceRoot: row.workspaceRoot,
   };
 }

@@ -1,13 +1,19 @@
 import type { GatewayConnection, GatewayDriver } from "./types";
-import { GatewayCallError } from "./types";
 import { SimulatorDriver, SimulatorRuntime } from "./simulator";
 import { HttpDriver } from "./http";
+import { OpenClawDriver } from "./openclaw";
+import type { DeviceIdentity } from "./device-identity";
 
 export interface DriverFactory {
   (gateway: GatewayConnection): GatewayDriver;
 }
 
-export function createDriverFactory(simulator: SimulatorRuntime): DriverFactory {
+export interface DriverDependencies {
+  /** The installation's OpenClaw device identity, shared by every process through the database. */
+  deviceIdentity?: () => Promise<DeviceIdentity>;
+}
+
+export function createDriverFactory(simulator: SimulatorRuntime, deps: DriverDependencies = {}): DriverFactory {
   return (gateway) => {
     switch (gateway.driver) {
       case "simulator":
@@ -15,7 +21,7 @@ export function createDriverFactory(simulator: SimulatorRuntime): DriverFactory 
       case "http":
         return new HttpDriver(gateway);
       case "openclaw":
-        throw new GatewayCallError("the openclaw driver is not available in this build", "incompatible");
+        return new OpenClawDriver(gateway, { deviceIdentity: deps.deviceIdentity });
     }
   };
 }

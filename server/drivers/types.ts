@@ -49,6 +49,8 @@ export interface GatewayConnection {
   tokenSecret: string | null;
   allowInsecureTls: boolean;
   disableDevicePairing: boolean;
+  /** Where the gateway keeps agent workspaces (openclaw); a default under the gateway user's home when unset. */
+  workspaceRoot?: string | null;
 }
 
 /** A failed gateway call; `message` is shown to operators, so it never contains a secret. */

@@ -16,7 +16,14 @@ export interface Harness {
   databaseUrl: string;
   server: http.Server;
   stop(): Promise<void>;
-  gateway(opts?: { name?: string; driver?: "simulator" | "http"; url?: string; token?: string }): Promise<string>;
+  gateway(opts?: {
+    name?: string;
+    driver?: "simulator" | "http" | "openclaw";
+    url?: string;
+    token?: string;
+    allowInsecureTls?: boolean;
+    disableDevicePairing?: boolean;
+  }): Promise<string>;
   agent(gatewayId: string, behaviour: SimulatorBehaviour, name?: string): Promise<string>;
 }
 
@@ -60,13 +67,23 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     server,
     async stop() {
       io.close();
-      await new Promise((r) => server.close(r));
+      // Agents that heartbeat every second keep a keep-alive connection busy forever: close it, or close() never ends.
+      const closed = new Promise((r) => server.close(r));
+      server.closeAllConnections();
+      await closed;
       await app.stop();
       await database.drop();
     },
     async gateway(g = {}) {
       const row = await app.db.gateway.create({
-        data: { name: g.name ?? `gw-${++seq}-${Date.now()}`, driver: g.driver ?? "simulator", url: g.url, tokenSecret: sealSecret(g.token) },
+        data: {
+          name: g.name ?? `gw-${++seq}-${Date.now()}`,
+          driver: g.driver ?? "simulator",
+          url: g.url,
+          tokenSecret: sealSecret(g.token),
+          allowInsecureTls: g.allowInsecureTls ?? false,
+          disableDevicePairing: g.disableDevicePairing ?? false,
+        },
       });
       return row.id;
     },

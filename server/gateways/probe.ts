@@ -1,0 +1,116 @@
+// Gateway health (SPEC §3, §6): a periodic probe per gateway records whether it answers (`reachable`), does not
+// (`unreachable`) or answers with something Mission Control cannot work with (`incompatible`), with the runtime
+// version, the last contact and the last error. `gateway.status.changed` is emitted only when the status changes.
+// While a gateway is `unreachable`, its agents' gateway calls fail fast (see `gatewayUnreachableError`).
+import type { Db } from "../db/prisma";
+import type { EventBus, StoredEvent } from "../events/bus";
+import type { Logger } from "../logger";
+import type { DriverFactory } from "../drivers";
+import { GatewayCallError, describeGatewayError, withTimeout } from "../drivers/types";
+import { gatewayConnectionOf, gatewayConnectionSelect } from "../drivers/connection";
+
+export type GatewayStatusName = "unknown" | "reachable" | "unreachable" | "incompatible";
+
+export interface ProbeDeps {
+  db: Db;
+  events: EventBus;
+  drivers: DriverFactory;
+  logger: Logger;
+  clock?: () => Date;
+  /** Upper bound of one probe; drivers have their own (shorter) timeouts. */
+  timeoutMs?: number;
+}
+
+export interface ProbeOutcome {
+  gatewayId: string;
+  from: GatewayStatusName;
+  to: GatewayStatusName;
+  version: string | null;
+  error: string | null;
+  changed: boolean;
+}
+
+const PROBE_TIMEOUT_MS = 11_000;
+const PROBE_CONCURRENCY = 8;
+const UNREACHABLE_PREFIX = "gateway unreachable: ";
+
+/**
+ * The error an agent's gateway call ends with, without calling the driver, while its gateway is `unreachable`:
+ * `gateway unreachable: <last probe error>` (the prefix is not doubled when the probe error already has it).
+ */
+export function gatewayUnreachableError(lastError: string | null): string {
+  const detail = (lastError ?? "").startsWith(UNREACHABLE_PREFIX) ? (lastError ?? "").slice(UNREACHABLE_PREFIX.length) : lastError;
+  return `${UNREACHABLE_PREFIX}${detail || "the last probe got no answer"}`;
+}
+
+/** Probes one gateway now and stores the result. Returns null when the gateway does not exist. */
+export async function probeGateway(deps: ProbeDeps, gatewayId: string): Promise<ProbeOutcome | null> {
+  const row = await deps.db.gateway.findUnique({ where: { id: gatewayId }, select: gatewayConnectionSelect });
+  if (!row) return null;
+
+  let to: GatewayStatusName;
+  let version: string | null = null;
+  let error: string | null = null;
+  try {
+    const driver = deps.drivers(gatewayConnectionOf(row));
+    const result = await withTimeout(driver.probe(), deps.timeoutMs ?? PROBE_TIMEOUT_MS, "probe");
+    to = "reachable";
+    version = result.version;
+  } catch (err) {
+    error = describeGatewayError(err);
+    to = err instanceof GatewayCallError && err.kind === "incompatible" ? "incompatible" : "unreachable";
+  }
+  const now = (deps.clock ?? (() => new Date()))();
+
+  const committed = await deps.db.$transaction(async (tx) => {
+    // Serialize with a concurrent probe of the same gateway so that a change is announced exactly once.
+    const locked = await tx.$queryRaw<{ status: GatewayStatusName }[]>`SELECT status::text AS status FROM "Gateway" WHERE id = ${gatewayId}::uuid FOR UPDATE`;
+    if (locked.length === 0) return null;
+    const from = locked[0].status;
+    await tx.gateway.update({
+      where: { id: gatewayId },
+      data: {
+        status: to,
+        lastError: error,
+        // An incompatible gateway did answer; an unreachable one keeps its last contact and last known version.
+        ...(to !== "unreachable" ? { lastContactAt: now } : {}),
+        ...(version !== null ? { runtimeVersion: version } : {}),
+      },
+    });
+    let stored: StoredEvent[] = [];
+    if (from !== to) {
+      stored = await deps.events.record(tx, [
+        {
+          event: "gateway.status.changed",
+          gatewayId,
+          message: `Gateway ${row.name} is ${to}${error ? `: ${error}` : ""}${version && to === "reachable" ? ` (version ${version})` : ""}`,
+          data: { from, to, ...(error ? { error } : {}) },
+        },
+      ]);
+    }
+    return { from, stored };
+  });
+  if (!committed) return null;
+  deps.events.publish(committed.stored);
+  return { gatewayId, from: committed.from, to, version, error, changed: committed.from !== to };
+}
+
+/** The periodic probe: every gateway, a few at a time. */
+export async function probeAllGateways(deps: ProbeDeps): Promise<{ probed: number; changed: number }> {
+  const gateways = await deps.db.gateway.findMany({ select: { id: true }, orderBy: { name: "asc" } });
+  let changed = 0;
+  let next = 0;
+  const lane = async () => {
+    while (next < gateways.length) {
+      const { id } = gateways[next++];
+      try {
+        const outcome = await probeGateway(deps, id);
+        if (outcome?.changed) changed += 1;
+      } catch (err) {
+        deps.logger.warn({ gatewayId: id, err: describeGatewayError(err) }, "gateway probe failed");
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PROBE_CONCURRENCY, gateways.length) }, lane));
+  return { probed: gateways.length, changed };
+}
