@@ -96,6 +96,16 @@ describe("convergence on the real stack", { concurrency: true }, () => {
     );
   });
 
+  test("a gateway that lost the agent (restart): the next wake provisions it again and it converges", async () => {
+    const id = await h.agent(gatewayId, "slow");
+    await waitFor(async () => (await agentRow(h, id)).wakeAttempts === 1, 3000, "first wake");
+    h.app.simulator.remove(id);
+    await waitFor(statusIs(h, id, "online"), 2 * DEADLINE_MS + 4000, "online after re-provisioning");
+    const events = await eventsOf(h.app, id);
+    assert.equal(events.filter((e) => e === "lifecycle.provision.succeeded").length, 2);
+    assert.ok(!events.includes("lifecycle.wake.failed"));
+  });
+
   test("a job of an older generation skips with skip_stale_generation", async () => {
     const id = await h.agent(gatewayId, "silent");
     await waitFor(async () => (await agentRow(h, id)).wakeAttempts === 1, 3000, "first wake");

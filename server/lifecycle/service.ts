@@ -444,11 +444,10 @@ export class LifecycleService {
       error = await this.provisionOnGateway(agent, generation);
     }
     if (error === undefined) {
-      try {
+      const wake = () => {
         failFastIfUnreachable(agent);
-        const driver = this.deps.drivers(gatewayConnection(agent));
-        await withTimeout(
-          driver.wake({
+        return withTimeout(
+          this.deps.drivers(gatewayConnection(agent)).wake({
             agent: driverAgent(agent),
             attempt,
             generation,
@@ -458,6 +457,17 @@ export class LifecycleService {
           this.deps.settings.gatewayCallTimeoutMs,
           "wake",
         );
+      };
+      try {
+        try {
+          await wake();
+        } catch (err) {
+          // The gateway lost the agent (it restarted, or another process provisioned it): provision again, then retry.
+          if (!(err instanceof GatewayCallError && err.kind === "not_found")) throw err;
+          const provisionError = await this.provisionOnGateway(agent, generation);
+          if (provisionError !== undefined) throw new GatewayCallError(provisionError);
+          await wake();
+        }
         await this.deps.events.emit({ ...ids, event: "lifecycle.wake.sent", message: `Wake ${attempt}/${config.maxWakeAttempts} sent; check-in due by ${deadlineAt.toISOString()}` });
         return;
       } catch (err) {
