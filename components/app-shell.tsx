@@ -3,9 +3,11 @@
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { useState, type ReactNode } from "react";
-import { useQuery } from "@tanstack/react-query";
-import { useTRPC } from "./providers";
 import { useLiveState } from "./use-live-updates";
+import { useRole } from "./use-role";
+import { NAV_LINKS } from "./shell/nav-links";
+import { WorkerBanner } from "./shell/worker-banner";
+import { KeyboardShortcuts } from "./shell/keyboard-shortcuts";
 
 function isLoginPath(pathname: string | null): boolean {
   return pathname === "/login" || (pathname ?? "").startsWith("/login/");
@@ -14,26 +16,32 @@ function isLoginPath(pathname: string | null): boolean {
 export function AppShell({ children }: { children: ReactNode }) {
   const pathname = usePathname();
   if (isLoginPath(pathname)) return <main className="min-h-dvh">{children}</main>;
+  return <SignedInShell pathname={pathname ?? "/"}>{children}</SignedInShell>;
+}
+
+function SignedInShell({ pathname, children }: { pathname: string; children: ReactNode }) {
+  const role = useRole();
   return (
     <div className="flex h-dvh flex-col">
-      <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:px-2 focus:py-1 dark:focus:bg-zinc-900">
+      <a
+        href="#main"
+        className="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:px-2 focus:py-1 dark:focus:bg-zinc-900"
+      >
         Skip to content
       </a>
-      <TopNav pathname={pathname ?? "/"} />
+      <TopNav pathname={pathname} isAdmin={role.isAdmin} email={role.email} role={role.role} />
       <WorkerBanner />
       <main id="main" className="min-h-0 flex-1 overflow-auto">
         {children}
       </main>
+      <KeyboardShortcuts isAdmin={role.isAdmin} />
     </div>
   );
 }
 
-const LINKS = [{ href: "/", label: "Board", match: (p: string) => p === "/" || p.startsWith("/agents/") }];
-
-function TopNav({ pathname }: { pathname: string }) {
-  const trpc = useTRPC();
-  const me = useQuery(trpc.system.me.queryOptions(undefined, { staleTime: Infinity }));
+function TopNav({ pathname, isAdmin, email, role }: { pathname: string; isAdmin: boolean; email: string | null; role: string | null }) {
   const [signingOut, setSigningOut] = useState(false);
+  const links = NAV_LINKS.filter((l) => !l.adminOnly || isAdmin);
 
   async function signOut() {
     setSigningOut(true);
@@ -45,20 +53,22 @@ function TopNav({ pathname }: { pathname: string }) {
   }
 
   return (
-    <header className="flex h-11 shrink-0 items-center gap-4 border-b border-zinc-200 bg-white px-4 dark:border-zinc-800 dark:bg-zinc-900">
+    <header className="flex shrink-0 flex-wrap items-center gap-x-4 gap-y-1 border-b border-zinc-200 bg-white px-3 py-1.5 sm:px-4 dark:border-zinc-800 dark:bg-zinc-900">
       <Link href="/" className="flex items-center gap-2 text-sm font-semibold tracking-tight">
         <span aria-hidden className="inline-block size-2.5 rounded-sm bg-emerald-500" />
-        Mission Control
+        <span className="hidden sm:inline">Mission Control</span>
       </Link>
-      <nav aria-label="Main" className="flex items-center gap-1">
-        {LINKS.map((l) => {
+      <nav aria-label="Main" className="order-last -mx-1 flex w-full items-center gap-0.5 overflow-x-auto sm:order-none sm:w-auto">
+        {links.map((l) => {
           const active = l.match(pathname);
           return (
             <Link
               key={l.href}
               href={l.href}
               aria-current={active ? "page" : undefined}
-              className={`rounded-md px-2.5 py-1 text-sm ${
+              aria-keyshortcuts={`g ${l.key}`}
+              title={`${l.label} (g ${l.key})`}
+              className={`whitespace-nowrap rounded-md px-2.5 py-1 text-sm ${
                 active
                   ? "bg-zinc-100 font-medium text-zinc-900 dark:bg-zinc-800 dark:text-zinc-100"
                   : "text-zinc-600 hover:bg-zinc-100 hover:text-zinc-900 dark:text-zinc-400 dark:hover:bg-zinc-800 dark:hover:text-zinc-100"
@@ -71,10 +81,12 @@ function TopNav({ pathname }: { pathname: string }) {
       </nav>
       <div className="ml-auto flex items-center gap-3 text-sm">
         <LiveIndicator />
-        {me.data ? (
-          <span data-testid="current-user" className="text-zinc-600 dark:text-zinc-400">
-            <span className="text-zinc-900 dark:text-zinc-100">{me.data.email}</span>
-            <span className="ml-1.5 rounded bg-zinc-100 px-1.5 py-0.5 text-xs dark:bg-zinc-800">{me.data.role}</span>
+        {email ? (
+          <span data-testid="current-user" className="hidden text-zinc-600 md:inline dark:text-zinc-400">
+            <span className="text-zinc-900 dark:text-zinc-100">{email}</span>
+            <span className="ml-1.5 rounded bg-zinc-100 px-1.5 py-0.5 text-xs dark:bg-zinc-800" data-testid="current-role">
+              {role}
+            </span>
           </span>
         ) : null}
         <button type="button" className="btn" onClick={signOut} disabled={signingOut}>
@@ -100,22 +112,5 @@ function LiveIndicator() {
       <span aria-hidden className={`size-2 rounded-full ${live ? "bg-emerald-500" : "animate-pulse bg-amber-500"}`} />
       {live ? "Live" : state === "connecting" ? "Connecting…" : "Reconnecting…"}
     </span>
-  );
-}
-
-/** SPEC §8/§9: when no queue worker is alive, every page says that the lifecycle is paused. */
-function WorkerBanner() {
-  const trpc = useTRPC();
-  const health = useQuery(trpc.system.health.queryOptions(undefined, { refetchInterval: 15_000, staleTime: 5_000 }));
-  if (!health.data || health.data.workersAlive !== 0) return null;
-  return (
-    <div
-      role="alert"
-      data-testid="worker-banner"
-      className="shrink-0 border-b border-amber-300 bg-amber-50 px-4 py-2 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100"
-    >
-      <strong className="font-semibold">Lifecycle paused: no queue worker is running</strong> — start one with{" "}
-      <code>npm run worker</code> or restart with <code>MC_WORKER=1</code>
-    </div>
   );
 }

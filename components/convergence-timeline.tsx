@@ -35,6 +35,16 @@ export function ConvergenceTimeline({ attempts, events, status }: Props) {
   const now = useNow();
   const wrapRef = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(800);
+  const [tip, setTip] = useState<{ x: number; y: number; text: string } | null>(null);
+  const showTip = (text: string) => (e: { currentTarget: Element; clientX?: number; clientY?: number }) => {
+    const box = wrapRef.current?.getBoundingClientRect();
+    if (!box) return;
+    const r = e.currentTarget.getBoundingClientRect();
+    const cx = e.clientX ?? r.left + r.width / 2;
+    const cy = e.clientY ?? r.top;
+    setTip({ x: cx - box.left, y: cy - box.top, text });
+  };
+  const hideTip = () => setTip(null);
 
   useEffect(() => {
     const el = wrapRef.current;
@@ -97,8 +107,8 @@ export function ConvergenceTimeline({ attempts, events, status }: Props) {
   const showNow = clock >= t0 && clock <= t1;
 
   return (
-    <div ref={wrapRef} data-testid="convergence-timeline" className="w-full">
-      <svg width={width} height={height} role="img" aria-label={`Convergence timeline of the last ${drawn.length} wake attempts`} className="block text-[11px]">
+    <div ref={wrapRef} data-testid="convergence-timeline" className="relative w-full">
+      <svg width={width} height={height} role="group" aria-label={`Convergence timeline of the last ${drawn.length} wake attempts`} className="block text-[11px]">
         {/* grid + axis */}
         {ticks.map((v) => (
           <g key={v}>
@@ -124,6 +134,8 @@ export function ConvergenceTimeline({ attempts, events, status }: Props) {
             height={BAND_H}
             className={isAgentStatus(s.status) ? STATUS_STYLES[s.status].fill : "fill-zinc-400"}
             opacity={0.85}
+            onMouseMove={showTip(`${s.status}: ${formatAbsolute(s.from)} → ${formatAbsolute(s.to)} (${formatDuration(s.to - s.from)})`)}
+            onMouseLeave={hideTip}
           >
             <title>{`${s.status}: ${formatAbsolute(s.from)} → ${formatAbsolute(s.to)}`}</title>
           </rect>
@@ -144,6 +156,8 @@ export function ConvergenceTimeline({ attempts, events, status }: Props) {
             y2={hbY + BAND_H}
             strokeWidth={2}
             className={e.event === "agent.heartbeat" ? "stroke-emerald-600 dark:stroke-emerald-400" : "stroke-rose-600 dark:stroke-rose-400"}
+            onMouseMove={showTip(`${e.event === "agent.heartbeat" ? "Heartbeat" : "Rejected heartbeat"} at ${formatAbsolute(e.at)}: ${e.message}`)}
+            onMouseLeave={hideTip}
           >
             <title>{`${e.event === "agent.heartbeat" ? "Heartbeat" : "Rejected heartbeat"} at ${formatAbsolute(e.at)}: ${e.message}`}</title>
           </line>
@@ -166,7 +180,21 @@ export function ConvergenceTimeline({ attempts, events, status }: Props) {
             .filter(Boolean)
             .join("\n");
           return (
-            <g key={a.id} data-testid="timeline-bar" data-outcome={a.outcome} data-attempt={a.attempt} data-generation={a.generation}>
+            <g
+              key={a.id}
+              data-testid="timeline-bar"
+              data-outcome={a.outcome}
+              data-attempt={a.attempt}
+              data-generation={a.generation}
+              tabIndex={0}
+              role="img"
+              aria-label={title.replace(/\n/g, "; ")}
+              onMouseMove={showTip(title)}
+              onMouseLeave={hideTip}
+              onFocus={showTip(title)}
+              onBlur={hideTip}
+              className="outline-none focus-visible:[&>rect]:stroke-sky-500 focus-visible:[&>rect]:stroke-2"
+            >
               <title>{title}</title>
               <text x={8} y={y + BAR_H - 1} className="fill-zinc-600 dark:fill-zinc-300">
                 {`c${a.generation} #${a.attempt}`}
@@ -206,6 +234,16 @@ export function ConvergenceTimeline({ attempts, events, status }: Props) {
           </g>
         ) : null}
       </svg>
+      {tip ? (
+        <div
+          role="tooltip"
+          data-testid="timeline-tooltip"
+          className="pointer-events-none absolute z-20 max-w-sm -translate-x-1/2 -translate-y-full whitespace-pre-line rounded-md border border-zinc-200 bg-white px-2 py-1 text-xs text-zinc-800 shadow-lg dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-100"
+          style={{ left: Math.min(Math.max(tip.x, 120), width - 120), top: tip.y - 8 }}
+        >
+          {tip.text}
+        </div>
+      ) : null}
       <ul className="mt-2 flex flex-wrap gap-x-4 gap-y-1 text-xs text-zinc-600 dark:text-zinc-400" aria-label="Legend">
         {WAKE_OUTCOMES.map((o) => (
           <li key={o} className="flex items-center gap-1.5">

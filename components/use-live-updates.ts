@@ -9,7 +9,10 @@ import { useQueryClient, type QueryClient, type QueryKey } from "@tanstack/react
 import { io, type Socket } from "socket.io-client";
 import { SOCKET_EVENTS } from "@/server/events/names";
 import { isAgentPayload, isEventPayload, isNewer, matchesEventsInput, matchesListInput, reviveAgent, reviveEvent } from "@/lib/agents";
-import type { Agent, AgentDetail, AgentListInput, AgentTimeline, EventsListInput, LifecycleEvent } from "@/lib/types";
+
+const time = (d: Date | string | null | undefined) => (d ? new Date(d).getTime() : 0);
+import { toDate } from "@/lib/time";
+import type { Agent, AgentDetail, AgentListInput, AgentTimeline, EventsListInput, FleetTimeline, LifecycleEvent } from "@/lib/types";
 import { redirectToLogin, useTRPC } from "./providers";
 
 export type LiveState = "idle" | "connecting" | "live" | "reconnecting" | "unauthorized";
@@ -79,10 +82,58 @@ function createSink(client: QueryClient, trpc: Trpc): Sink {
     timer ??= setTimeout(flush, FLUSH_MS);
   };
 
+  // Pushes of the last seconds. A list fetched before a push can arrive after it (a resync, a refetch after
+  // reconnect): those rows are older than what was pushed, so the pushed versions are applied again on top.
+  const recent = new Map<string, { agent: Agent; at: number }>();
+  const RECENT_MS = 30_000;
+  const listFilter = trpc.agents.list.queryFilter();
+  const recentEvents: { event: LifecycleEvent; at: number }[] = [];
+  const eventsFilter = trpc.events.list.queryFilter();
+  client.getQueryCache().subscribe((e) => {
+    if (e.type !== "updated" || e.action.type !== "success") return;
+    const key = e.query.queryKey;
+    if (recentEvents.length && client.getQueryCache().findAll(eventsFilter).includes(e.query)) {
+      // Same for event lists: events pushed while a fetch was on its way are merged back in (newest first).
+      const data = e.query.state.data as LifecycleEvent[] | undefined;
+      if (!data) return;
+      const cutoff = Date.now() - RECENT_MS;
+      while (recentEvents.length && recentEvents[0].at < cutoff) recentEvents.shift();
+      const input = inputOf<EventsListInput>(key);
+      const known = new Set(data.map((x) => x.id));
+      const newest = data.length ? BigInt(data[0].id) : 0n;
+      const missing = recentEvents
+        .map((r) => r.event)
+        .filter((x) => !known.has(x.id) && BigInt(x.id) > newest && matchesEventsInput(x, input))
+        .reverse();
+      if (missing.length) client.setQueryData<LifecycleEvent[]>(key, [...missing, ...data]);
+      return;
+    }
+    if (recent.size === 0) return;
+    if (!client.getQueryCache().findAll(listFilter).includes(e.query)) return;
+    const data = e.query.state.data as Agent[] | undefined;
+    if (!data) return;
+    const cutoff = Date.now() - RECENT_MS;
+    for (const [id, r] of recent) if (r.at < cutoff) recent.delete(id);
+    const input = inputOf<AgentListInput>(key);
+    let changed = false;
+    const next: Agent[] = [];
+    for (const row of data) {
+      const pushed = recent.get(row.id)?.agent;
+      if (pushed && pushed !== row && time(pushed.updatedAt) > time(row.updatedAt)) {
+        changed = true;
+        if (matchesListInput(pushed, input)) next.push(pushed);
+      } else next.push(row);
+    }
+    if (changed) client.setQueryData<Agent[]>(key, next);
+  });
+
   function flushAgents() {
     if (agents.size === 0 && removals.size === 0) return;
     const pending = new Map([...agents].filter(([id]) => !removedIds.has(id)));
     const gone = new Set(removals);
+    const stamp = Date.now();
+    for (const [id, agent] of pending) recent.set(id, { agent, at: stamp });
+    for (const id of gone) recent.delete(id);
     agents.clear();
     removals.clear();
 
@@ -131,6 +182,9 @@ function createSink(client: QueryClient, trpc: Trpc): Sink {
   function flushEvents() {
     if (events.length === 0) return;
     const batch = events.splice(0, events.length);
+    const stamp = Date.now();
+    for (const event of batch) recentEvents.push({ event, at: stamp });
+    if (recentEvents.length > 5_000) recentEvents.splice(0, recentEvents.length - 5_000);
     const byAgent = new Map<string, LifecycleEvent[]>();
     for (const e of batch) {
       if (!e.agentId) continue;
@@ -153,6 +207,31 @@ function createSink(client: QueryClient, trpc: Trpc): Sink {
       void client.invalidateQueries({ ...trpc.agents.get.queryFilter({ id: agentId }), refetchType: "active" });
     }
 
+    // fleet.timeline: status changes extend the state timeline of their agent.
+    const changes = batch.filter((e) => e.event === "agent.status.changed" && e.agentId && typeof e.data?.to === "string");
+    if (changes.length) {
+      for (const [key, data] of client.getQueriesData<FleetTimeline>(trpc.fleet.timeline.queryFilter())) {
+        if (!data) continue;
+        const byAgent = new Map<string, [number, string][]>();
+        for (const e of changes) {
+          const list = byAgent.get(e.agentId!) ?? [];
+          list.push([toDate(e.at)?.getTime() ?? Date.now(), String(e.data?.to)]);
+          byAgent.set(e.agentId!, list);
+        }
+        let changed = false;
+        const agents = data.agents.map((a) => {
+          const add = byAgent.get(a.id);
+          if (!add) return a;
+          const last = a.changes[a.changes.length - 1]?.[0] ?? 0;
+          const fresh = add.filter(([t]) => t > last);
+          if (!fresh.length) return a;
+          changed = true;
+          return { ...a, status: fresh[fresh.length - 1][1] as typeof a.status, changes: [...a.changes, ...fresh] };
+        });
+        if (changed) client.setQueryData<FleetTimeline>(key, { ...data, agents });
+      }
+    }
+
     // events.list: newest first.
     const lists = client.getQueriesData<LifecycleEvent[]>(trpc.events.list.queryFilter());
     for (const [key, data] of lists) {
@@ -166,10 +245,28 @@ function createSink(client: QueryClient, trpc: Trpc): Sink {
     }
   }
 
+  // Gateway views (gateways.get / gateways.list) are refetched when an event says they changed: a status change of the
+  // gateway, the end of a template sync, or (throttled) agents changing status, which moves the per-status counts.
+  let gatewaysStale = false;
+  let lastGatewayRefetch = 0;
+  function flushGateways() {
+    if (!gatewaysStale) return;
+    const now = Date.now();
+    if (now - lastGatewayRefetch < 2_000) {
+      schedule();
+      return;
+    }
+    gatewaysStale = false;
+    lastGatewayRefetch = now;
+    void client.invalidateQueries({ ...trpc.gateways.get.queryFilter(), refetchType: "active" });
+    void client.invalidateQueries({ ...trpc.gateways.list.queryFilter(), refetchType: "active" });
+  }
+
   function flush() {
     timer = null;
     flushAgents();
     flushEvents();
+    flushGateways();
   }
 
   return {
@@ -180,6 +277,14 @@ function createSink(client: QueryClient, trpc: Trpc): Sink {
     },
     event(event) {
       events.push(event);
+      if (
+        event.event === "gateway.status.changed" ||
+        event.event === "agent.status.changed" ||
+        (event.event.startsWith("gateway.templates.sync.") && !event.agentId) ||
+        (event.event === "operator.action" && !event.agentId && event.gatewayId)
+      ) {
+        gatewaysStale = true;
+      }
       if (event.event === "operator.action" && event.agentId && event.data?.action === "deleted agent") {
         removedIds.add(event.agentId);
         removals.add(event.agentId);
@@ -193,6 +298,7 @@ function createSink(client: QueryClient, trpc: Trpc): Sink {
     },
     health() {
       void client.invalidateQueries(trpc.system.health.queryFilter());
+      void client.invalidateQueries({ ...trpc.system.failedJobs.queryFilter(), refetchType: "active" });
     },
     resync(rooms, since) {
       const stale = { predicate: (q: { state: { dataUpdatedAt: number } }) => q.state.dataUpdatedAt > 0 && q.state.dataUpdatedAt < since };

@@ -6,15 +6,18 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { agentProblem, hasStaleTemplates, PROBLEM_STYLES, shortRevision } from "@/lib/agents";
 import { KIND_LABELS, outcomeStyle, type AgentKind } from "@/lib/status";
 import { formatAbsolute, formatClock, formatDuration, toDate } from "@/lib/time";
-import type { Agent, AgentDetail, Health, LifecycleEvent, WakeAttempt } from "@/lib/types";
+import type { Agent, AgentDetail, WakeAttempt } from "@/lib/types";
 import { ConfirmDialog } from "../confirm-dialog";
 import { ConvergenceTimeline } from "../convergence-timeline";
+import { useRole } from "../use-role";
+import { DiagnosePanel } from "./diagnose";
+import { EventLog } from "./event-log";
 import { errorMessage, trpcErrorCode, useTRPC } from "../providers";
 import { StatusPill } from "../status-pill";
 import { AbsoluteTime, Countdown, RelativeTime } from "../time";
 import { forgetAgent, useLiveUpdates } from "../use-live-updates";
 
-type Action = "reprovision" | "wake" | "delete";
+type Action = "reprovision" | "wake" | "rotate" | "delete";
 type Notice = { kind: "ok" | "error"; text: string } | null;
 
 export function AgentDetailView({ id }: { id: string }) {
@@ -26,10 +29,10 @@ export function AgentDetailView({ id }: { id: string }) {
   const getQ = useQuery(trpc.agents.get.queryOptions({ id }, { enabled: !deleted }));
   const timelineQ = useQuery(trpc.agents.timeline.queryOptions({ id }, { enabled: !deleted }));
   const healthQ = useQuery(trpc.system.health.queryOptions(undefined, { staleTime: 5_000 }));
-  const meQ = useQuery(trpc.system.me.queryOptions(undefined, { staleTime: Infinity }));
-  const canAct = meQ.data ? meQ.data.role !== "viewer" : true;
+  const { canAct } = useRole();
 
   const agent = getQ.data;
+  const gatewayQ = useQuery(trpc.gateways.get.queryOptions({ id: agent?.gatewayId ?? "" }, { enabled: Boolean(agent?.gatewayId) && !deleted, staleTime: 10_000 }));
   useEffect(() => {
     if (agent?.name) document.title = `${agent.name} · Agent · Mission Control`;
   }, [agent?.name]);
@@ -70,6 +73,16 @@ export function AgentDetailView({ id }: { id: string }) {
       onError: onActionError("Wake"),
     }),
   );
+  const rotate = useMutation(
+    trpc.agents.rotateToken.mutationOptions({
+      onSuccess: () => {
+        setConfirm(null);
+        setNotice({ kind: "ok", text: "Token rotated: the new token is delivered to the gateway; the previous one stays valid for a short overlap" });
+        void queryClient.invalidateQueries(trpc.agents.get.queryFilter({ id }));
+      },
+      onError: onActionError("Rotate token"),
+    }),
+  );
   const remove = useMutation(
     trpc.agents.delete.mutationOptions({
       onSuccess: () => {
@@ -87,10 +100,9 @@ export function AgentDetailView({ id }: { id: string }) {
       onError: onActionError("Delete"),
     }),
   );
-  const busy = reprovision.isPending || wake.isPending || remove.isPending;
+  const busy = reprovision.isPending || wake.isPending || rotate.isPending || remove.isPending;
 
   const attempts = useMemo(() => agent?.attempts ?? [], [agent?.attempts]);
-  const eventsNewestFirst = useMemo(() => [...(timelineQ.data?.events ?? [])].reverse(), [timelineQ.data?.events]);
 
   if (deleted) {
     return (
@@ -157,17 +169,22 @@ export function AgentDetailView({ id }: { id: string }) {
             <span className="text-sm font-normal text-zinc-500 dark:text-zinc-400">{KIND_LABELS[agent.kind as AgentKind] ?? agent.kind}</span>
           </h1>
         </div>
-        <div className="ml-auto flex items-center gap-2">
-          <button type="button" className="btn btn-primary" disabled={!canAct || busy} onClick={() => setConfirm("reprovision")} title={canAct ? "New token, current templates, fresh wake attempts" : "Viewers cannot act"}>
-            Reprovision
-          </button>
-          <button type="button" className="btn" disabled={!canAct || busy} onClick={() => setConfirm("wake")} title={canAct ? "A new wake cycle with fresh attempts, no reprovisioning" : "Viewers cannot act"}>
-            Wake
-          </button>
-          <button type="button" className="btn btn-danger" disabled={!canAct || busy} onClick={() => setConfirm("delete")} title={canAct ? "Remove the agent from its gateway and from Mission Control" : "Viewers cannot act"}>
-            Delete
-          </button>
-        </div>
+        {canAct ? (
+          <div className="ml-auto flex flex-wrap items-center gap-2" data-testid="agent-actions">
+            <button type="button" className="btn btn-primary" disabled={busy} onClick={() => setConfirm("reprovision")} title="New token, current templates, fresh wake attempts">
+              Reprovision
+            </button>
+            <button type="button" className="btn" disabled={busy} onClick={() => setConfirm("wake")} title="A new wake cycle with fresh attempts, no reprovisioning">
+              Wake
+            </button>
+            <button type="button" className="btn" disabled={busy} onClick={() => setConfirm("rotate")} title="Issue a new agent token and deliver it to the gateway">
+              Rotate token
+            </button>
+            <button type="button" className="btn btn-danger" disabled={busy} onClick={() => setConfirm("delete")} title="Remove the agent from its gateway and from Mission Control">
+              Delete
+            </button>
+          </div>
+        ) : null}
       </div>
 
       <NoticeBar notice={notice} onDismiss={() => setNotice(null)} />
@@ -280,7 +297,14 @@ export function AgentDetailView({ id }: { id: string }) {
           </dl>
         </Section>
 
-        <Diagnose agent={agent} health={healthQ.data} />
+        <DiagnosePanel
+          agent={agent}
+          health={healthQ.data}
+          gateway={gatewayQ.data}
+          events={timelineQ.data?.events ?? []}
+          canAct={canAct}
+          onFix={(action) => setConfirm(action)}
+        />
       </div>
 
       <Section title="Convergence timeline">
@@ -288,17 +312,7 @@ export function AgentDetailView({ id }: { id: string }) {
         <AttemptsTable attempts={attempts} />
       </Section>
 
-      <Section title={`Event log${timelineQ.data ? ` (${timelineQ.data.events.length})` : ""}`}>
-        {timelineQ.isPending ? (
-          <p className="text-sm text-zinc-500">Loading events…</p>
-        ) : timelineQ.isError ? (
-          <p className="text-sm text-rose-700" role="alert">
-            Could not load events: {errorMessage(timelineQ.error)}
-          </p>
-        ) : (
-          <EventLog events={eventsNewestFirst} />
-        )}
-      </Section>
+      <EventLog agentId={agent.id} />
 
       <ConfirmDialog
         open={confirm === "reprovision"}
@@ -311,6 +325,16 @@ export function AgentDetailView({ id }: { id: string }) {
       </ConfirmDialog>
       <ConfirmDialog open={confirm === "wake"} title={`Wake ${agent.name}?`} busy={wake.isPending} onCancel={() => setConfirm(null)} onConfirm={() => wake.mutate({ id })}>
         Starts cycle {nextCycle} with up to {agent.maxWakeAttempts} fresh wake attempts, without reprovisioning.
+      </ConfirmDialog>
+      <ConfirmDialog
+        open={confirm === "rotate"}
+        title={`Rotate the token of ${agent.name}?`}
+        busy={rotate.isPending}
+        onCancel={() => setConfirm(null)}
+        onConfirm={() => rotate.mutate({ id })}
+      >
+        A new agent token is issued and delivered to the gateway. The current token stays valid for a short overlap window, then heartbeats
+        with it are rejected.
       </ConfirmDialog>
       <ConfirmDialog open={confirm === "delete"} title={`Delete ${agent.name}?`} danger busy={remove.isPending} onCancel={() => setConfirm(null)} onConfirm={() => remove.mutate({ id })}>
         The agent is removed from its gateway and from Mission Control. This cannot be undone.
@@ -421,115 +445,5 @@ function AttemptsTable({ attempts }: { attempts: WakeAttempt[] }) {
         </tbody>
       </table>
     </div>
-  );
-}
-
-function eventTone(name: string): string {
-  if (/failed|max_attempts|heartbeat_lost|rejected/.test(name)) return "text-rose-700 dark:text-rose-400";
-  if (name === "agent.heartbeat" || name.endsWith(".succeeded") || name === "queue.worker.success") return "text-emerald-700 dark:text-emerald-400";
-  if (name.startsWith("lifecycle.wake") || name === "lifecycle.reconcile.retriggered") return "text-amber-700 dark:text-amber-400";
-  if (name === "operator.action" || name === "lifecycle.cycle.started") return "text-sky-700 dark:text-sky-400";
-  return "text-zinc-600 dark:text-zinc-400";
-}
-
-function EventLog({ events }: { events: LifecycleEvent[] }) {
-  if (events.length === 0) return <p className="text-sm text-zinc-500">No events yet.</p>;
-  return (
-    <ol className="divide-y divide-zinc-100 text-sm dark:divide-zinc-800/70" data-testid="event-log" aria-label="Events, newest first">
-      {events.map((e) => (
-        <li key={e.id} data-testid="event-row" data-event={e.event} className="grid grid-cols-[6.5rem_17rem_minmax(0,1fr)] items-baseline gap-3 py-1.5">
-          <span className="font-mono text-xs tabular-nums text-zinc-500" title={formatAbsolute(e.at)}>
-            <time dateTime={toDate(e.at)?.toISOString()}>{formatClock(e.at, true)}</time>
-          </span>
-          <span className={`truncate font-mono text-xs ${eventTone(e.event)}`} title={e.event}>
-            {e.event}
-          </span>
-          <span className="min-w-0 break-words">
-            {e.message}
-            {e.generation != null || e.attempt != null || e.actor ? (
-              <span className="ml-2 text-xs text-zinc-500">
-                {e.generation != null ? `cycle ${e.generation}` : ""}
-                {e.attempt != null ? ` · attempt ${e.attempt}` : ""}
-                {e.actor ? ` · by ${e.actor}` : ""}
-              </span>
-            ) : null}
-          </span>
-        </li>
-      ))}
-    </ol>
-  );
-}
-
-type Check = { key: string; label: string; state: "ok" | "warn" | "fail" | "unknown"; detail: string };
-
-/** The operator recovery checklist (SPEC §8 Diagnose, §9), computed from what the page already knows. */
-function Diagnose({ agent, health }: { agent: AgentDetail; health: Health | undefined }) {
-  const problem = agentProblem(agent);
-  const checks: Check[] = [
-    health
-      ? health.workersAlive > 0
-        ? { key: "worker", label: "Queue worker running", state: "ok", detail: `${health.workersAlive} alive (queue schema ${health.queueSchema})` }
-        : { key: "worker", label: "Queue worker running", state: "fail", detail: "No worker: deadlines are not enforced. Start one with `npm run worker`." }
-      : { key: "worker", label: "Queue worker running", state: "unknown", detail: "Checking…" },
-    agent.gateway.status === "reachable"
-      ? { key: "gateway", label: "Gateway reachable", state: "ok", detail: `${agent.gateway.name} (${agent.gateway.driver})` }
-      : agent.gateway.status === "unknown"
-        ? { key: "gateway", label: "Gateway reachable", state: "unknown", detail: "Not probed yet" }
-        : {
-            key: "gateway",
-            label: "Gateway reachable",
-            state: "fail",
-            detail: `Gateway is ${agent.gateway.status}: wakes cannot be delivered. Check its URL, token and version.`,
-          },
-    hasStaleTemplates(agent)
-      ? { key: "templates", label: "Templates current", state: "warn", detail: "The agent runs older templates. Reprovision to deliver the current revision." }
-      : { key: "templates", label: "Templates current", state: agent.templateRevision ? "ok" : "unknown", detail: agent.templateRevision ? shortRevision(agent.templateRevision) : "No templates delivered yet" },
-    agent.heartbeatsRejected > 0
-      ? {
-          key: "rejected",
-          label: "Heartbeats accepted",
-          state: "warn",
-          detail: `${agent.heartbeatsRejected} rejected${agent.lastRejectedReason ? ` (last: ${agent.lastRejectedReason})` : ""}. A token mismatch is the usual cause: Reprovision issues a new token.`,
-        }
-      : { key: "rejected", label: "Heartbeats accepted", state: "ok", detail: "No rejected heartbeats" },
-    problem
-      ? {
-          key: "error",
-          label: "Last error",
-          state: "fail",
-          detail:
-            problem.kind === "gateway_unreachable"
-              ? "The gateway did not answer (not an agent problem). Fix the gateway, then Reprovision."
-              : problem.kind === "no_checkin"
-                ? "Wakes were delivered but the agent never called the heartbeat API (check HEARTBEAT.md, base URL, token). Reprovision starts a new cycle."
-                : problem.kind === "heartbeat_lost"
-                  ? "The agent checked in, then stopped heartbeating. Wake it or check the runtime."
-                  : problem.text,
-        }
-      : { key: "error", label: "Last error", state: "ok", detail: "None" },
-  ];
-  const tone: Record<Check["state"], string> = {
-    ok: "bg-emerald-500",
-    warn: "bg-amber-500",
-    fail: "bg-rose-500",
-    unknown: "bg-zinc-400",
-  };
-  return (
-    <section className="card p-4" aria-label="Diagnose" data-testid="diagnose">
-      <h2 className="mb-3 text-sm font-semibold text-zinc-700 dark:text-zinc-300">Diagnose</h2>
-      <ul className="space-y-2 text-sm">
-        {checks.map((c) => (
-          <li key={c.key} data-check={c.key} data-state={c.state} className="flex gap-2">
-            <span aria-hidden className={`mt-1.5 size-2 shrink-0 rounded-full ${tone[c.state]}`} />
-            <div className="min-w-0">
-              <div className="font-medium">
-                {c.label} <span className="sr-only">: {c.state}</span>
-              </div>
-              <div className="break-words text-xs text-zinc-600 dark:text-zinc-400">{c.detail}</div>
-            </div>
-          </li>
-        ))}
-      </ul>
-    </section>
   );
 }

@@ -29,7 +29,7 @@ const OVERSCAN = 12;
 
 /** Column widths, shared by the header and every row. */
 const COLUMNS =
-  "2.25rem 7.25rem minmax(11rem,1.3fr) 7.25rem 4.25rem 7.5rem 6.5rem 7.25rem minmax(15rem,2.3fr) 4.75rem";
+  "2.25rem 7.25rem minmax(11rem,1.3fr) 7.25rem 4.25rem 8.75rem 6.5rem 7.25rem minmax(15rem,2.3fr) 4.75rem";
 
 const HEADERS = ["", "Status", "Name", "Kind", "Attempt", "Deadline", "Last seen", "Templates", "Last error", "Rejected"];
 
@@ -78,7 +78,7 @@ export function AgentTable({ rows, selected, onToggle, onToggleMany, allSelected
 
   return (
     <div ref={scrollRef} className="min-h-0 flex-1 overflow-auto" data-testid="agent-table-scroll">
-      <div role="table" aria-label="Agents" aria-rowcount={rows.length + 1} className="min-w-[74rem] text-sm">
+      <div role="table" aria-label="Agents" aria-rowcount={rows.length + 1} className="min-w-[75rem] text-sm">
         <div role="rowgroup" className="sticky top-0 z-10 border-b border-zinc-200 bg-zinc-100 dark:border-zinc-800 dark:bg-zinc-900">
           <div role="row" aria-rowindex={1} className="grid items-center px-2 text-xs font-medium text-zinc-600 dark:text-zinc-400" style={{ gridTemplateColumns: COLUMNS, height: ROW_HEIGHT }}>
             <div role="columnheader" className="flex items-center justify-center">
@@ -233,6 +233,8 @@ const AgentRow = memo(function AgentRow({
       data-agent-id={agent.id}
       data-agent-name={agent.name}
       data-status={agent.status}
+      data-last-seen={agent.lastSeenAt ? new Date(agent.lastSeenAt).toISOString() : ""}
+      data-attempts={agent.wakeAttempts}
       className={`absolute inset-x-0 grid items-center whitespace-nowrap border-b contain-strict border-zinc-100 px-2 dark:border-zinc-800/70 ${
         selected ? "bg-sky-50 dark:bg-sky-950/40" : "bg-white hover:bg-zinc-50 dark:bg-zinc-950 dark:hover:bg-zinc-900"
       }`}
@@ -260,7 +262,7 @@ const AgentRow = memo(function AgentRow({
       >
         {agent.wakeAttempts}/{agent.maxWakeAttempts}
       </div>
-      <div role="cell" className="px-1.5">
+      <div role="cell" className="min-w-0 truncate px-1.5">
         <Countdown deadline={agent.checkinDeadlineAt} />
       </div>
       <div role="cell" className="truncate px-1.5 text-zinc-700 dark:text-zinc-300" data-testid="last-seen">

@@ -1,5 +1,6 @@
 "use client";
 
+import Link from "next/link";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
@@ -9,7 +10,9 @@ import type { Agent } from "@/lib/types";
 import { ConfirmDialog } from "../confirm-dialog";
 import { errorMessage, useTRPC, useTRPCClient } from "../providers";
 import { useLiveUpdates } from "../use-live-updates";
+import { useRole } from "../use-role";
 import { AgentTable, type BoardRow } from "./agent-table";
+import { BulkProgress } from "./bulk-progress";
 
 /** The board loads the whole fleet once and keeps it live over the socket; filters apply in the browser. */
 const LIST_INPUT = { limit: 20_000 } as const;
@@ -29,8 +32,7 @@ export function Board() {
   const agentsQ = useQuery(trpc.agents.list.queryOptions(LIST_INPUT, { staleTime: 60_000 }));
   const gatewaysQ = useQuery(trpc.gateways.list.queryOptions());
   const boardsQ = useQuery(trpc.boards.list.queryOptions());
-  const meQ = useQuery(trpc.system.me.queryOptions(undefined, { staleTime: Infinity }));
-  const canAct = meQ.data ? meQ.data.role !== "viewer" : true;
+  const { canAct } = useRole();
 
   // ---- filters in the URL ----------------------------------------------------------------------------------------
   // router.replace() lands asynchronously: changes are computed from the filters last asked for (`latest`), not from a
@@ -80,21 +82,6 @@ export function Board() {
     }, 150);
   };
 
-  const searchRef = useRef<HTMLInputElement>(null);
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if (e.key !== "/" || e.metaKey || e.ctrlKey || e.altKey) return;
-      const t = e.target as HTMLElement | null;
-      if (t && (t.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(t.tagName))) return;
-      if (document.querySelector("dialog[open]")) return;
-      e.preventDefault();
-      searchRef.current?.focus();
-      searchRef.current?.select();
-    };
-    window.addEventListener("keydown", onKey);
-    return () => window.removeEventListener("keydown", onKey);
-  }, []);
-
   // ---- derived lists ---------------------------------------------------------------------------------------------
   const sorted = useMemo(() => sortAgents(agentsQ.data ?? []), [agentsQ.data]);
   const base = useMemo(() => sorted.filter((a) => matchesNonStatusFilters(a, filters)), [sorted, filters]);
@@ -138,6 +125,7 @@ export function Board() {
   // ---- bulk reprovision -------------------------------------------------------------------------------------------
   const [confirming, setConfirming] = useState(false);
   const [notice, setNotice] = useState<Notice>(null);
+  const [progress, setProgress] = useState<{ generations: ReadonlyMap<string, number>; done: boolean } | null>(null);
   const bulk = useMutation({
     mutationKey: trpc.agents.bulkReprovision.mutationKey(),
     mutationFn: async (ids: string[]) => {
@@ -150,7 +138,12 @@ export function Board() {
       }
       return { started, missing };
     },
+    onMutate: (ids) => {
+      const byId = new Map((agentsQ.data ?? []).map((a) => [a.id, a.lifecycleGeneration]));
+      setProgress({ generations: new Map(ids.map((id) => [id, byId.get(id) ?? 0])), done: false });
+    },
     onSuccess: ({ started, missing }) => {
+      setProgress((p) => (p ? { ...p, done: true } : p));
       setNotice({
         kind: "ok",
         text: `Reprovision started for ${started} agent${started === 1 ? "" : "s"}${missing ? ` (${missing} no longer exist)` : ""}`,
@@ -159,6 +152,7 @@ export function Board() {
       setConfirming(false);
     },
     onError: (err) => {
+      setProgress(null);
       setNotice({ kind: "error", text: `Reprovision failed: ${errorMessage(err)}` });
       setConfirming(false);
     },
@@ -190,24 +184,26 @@ export function Board() {
           <StatusStrip counts={counts} active={filters.status} onChange={(status) => update({ status })} total={base.length} />
           <div className="ml-auto flex items-center gap-2">
             {live === "reconnecting" ? <span className="text-xs text-amber-700 dark:text-amber-400">Live updates interrupted — reconnecting…</span> : null}
-            <button
-              type="button"
-              className="btn btn-primary"
-              disabled={selectedShown.length === 0 || !canAct || bulk.isPending}
-              title={canAct ? "Start a new cycle (fresh wake attempts) for every selected agent" : "Viewers cannot reprovision"}
-              onClick={() => {
-                setNotice(null);
-                setConfirming(true);
-              }}
-            >
-              Reprovision selected{selectedShown.length ? ` (${selectedShown.length})` : ""}
-            </button>
+            {canAct ? (
+              <button
+                type="button"
+                className="btn btn-primary"
+                disabled={selectedShown.length === 0 || bulk.isPending}
+                title="Start a new cycle (fresh wake attempts) for every selected agent"
+                onClick={() => {
+                  setNotice(null);
+                  setConfirming(true);
+                }}
+              >
+                Reprovision selected{selectedShown.length ? ` (${selectedShown.length})` : ""}
+              </button>
+            ) : null}
           </div>
         </div>
         <div className="flex flex-wrap items-center gap-2" role="search" aria-label="Filter agents">
           <input
-            ref={searchRef}
             id="agent-search"
+            data-shortcut-search
             type="search"
             className="input w-64"
             placeholder="Search agents…  ( / )"
@@ -266,6 +262,9 @@ export function Board() {
             {selectedShown.length ? ` · ${selectedShown.length} selected` : ""}
           </span>
         </div>
+        {progress ? (
+          <BulkProgress generations={progress.generations} agents={agentsQ.data} starting={!progress.done} onDismiss={() => setProgress(null)} />
+        ) : null}
         {notice ? (
           <div
             className={`flex items-center gap-3 rounded-md px-3 py-1.5 text-sm ${
@@ -296,11 +295,29 @@ export function Board() {
           </button>
         </div>
       ) : total === 0 ? (
-        <p className="p-6 text-sm text-zinc-500">No agents yet. Create a gateway to provision its first agent.</p>
+        <div className="p-6 text-sm text-zinc-600 dark:text-zinc-400" data-testid="empty-board">
+          <p className="font-medium text-zinc-900 dark:text-zinc-100">No agents yet.</p>
+          <p className="mt-1">
+            Agents are created with their gateway: <Link href="/gateways" className="text-sky-700 underline dark:text-sky-400">add a gateway</Link>{" "}
+            and its main agent starts its first cycle at once. An empty database gets a demo simulator fleet on start unless{" "}
+            <code>MC_DEMO=0</code>.
+          </p>
+        </div>
       ) : filtered.length === 0 ? (
-        <p className="p-6 text-sm text-zinc-500" data-testid="no-matches">
-          No agents match these filters.
-        </p>
+        <div className="p-6 text-sm text-zinc-500" data-testid="no-matches">
+          <p>No agents match these filters.</p>
+          <button
+            type="button"
+            className="btn mt-2"
+            onClick={() => {
+              cancelTyping();
+              setQDraft("");
+              setFilters(EMPTY_FILTERS);
+            }}
+          >
+            Clear filters
+          </button>
+        </div>
       ) : (
         <AgentTable
           rows={rows}

@@ -8,7 +8,7 @@ import { metrics } from "../metrics";
 
 export type AgentAuthResult =
   | { ok: true; agentId: string }
-  | { ok: false; agentId: string | null; reason: "missing" | "malformed" | "unknown_agent" | "mismatch" | "expired" | "no_token" };
+  | { ok: false; agentId: string | null; reason: "missing" | "malformed" | "unknown_agent" | "mismatch" | "expired" | "revoked" | "no_token" };
 
 /** Rejections of one agent are stored as an event at most this often; every one is still counted. */
 const REJECTION_EVENT_INTERVAL_MS = 60_000;
@@ -46,14 +46,17 @@ export class AgentAuthenticator {
     const now = this.clock();
     const before = await this.db.agent.findUnique({
       where: { id: result.agentId },
-      select: { lastRejectedAt: true, gatewayId: true, boardId: true, lifecycleGeneration: true },
+      select: { lastRejectedAt: true, lastRejectedReason: true, gatewayId: true, boardId: true, lifecycleGeneration: true },
     });
     if (!before) return;
-    await this.db.agent.update({
+    const after = await this.db.agent.update({
       where: { id: result.agentId },
       data: { heartbeatsRejected: { increment: 1 }, lastRejectedAt: now, lastRejectedReason: result.reason },
+      select: { heartbeatsRejected: true },
     });
-    if (before.lastRejectedAt && now.getTime() - before.lastRejectedAt.getTime() < REJECTION_EVENT_INTERVAL_MS) return;
+    // A new reason is always an event; the same reason again at most once a minute.
+    const sameReason = before.lastRejectedReason === result.reason;
+    if (sameReason && before.lastRejectedAt && now.getTime() - before.lastRejectedAt.getTime() < REJECTION_EVENT_INTERVAL_MS) return;
     await this.events.emit({
       event: "agent.heartbeat.rejected",
       agentId: result.agentId,
@@ -61,7 +64,7 @@ export class AgentAuthenticator {
       boardId: before.boardId,
       generation: before.lifecycleGeneration,
       message: `Heartbeat rejected: ${rejectionText(result.reason)}`,
-      data: { reason: result.reason, remoteAddress },
+      data: { reason: result.reason, rejectedTotal: after.heartbeatsRejected, remoteAddress },
     });
   }
 }
@@ -72,6 +75,8 @@ export function rejectionText(reason: string): string {
       return "token does not match the agent's current token (stale templates or wrong token)";
     case "expired":
       return "previous token used after its overlap window ended";
+    case "revoked":
+      return "token was revoked by an operator; Rotate token or Reprovision issues a new one";
     case "no_token":
       return "agent has no token yet (never provisioned)";
     default:

@@ -29,7 +29,17 @@ export function hashesEqual(a: string, b: string | null): boolean {
   return timingSafeEqual(Buffer.from(a, "hex"), Buffer.from(b, "hex"));
 }
 
-export type TokenCheck = { ok: true; viaPrevious: boolean } | { ok: false; reason: "mismatch" | "expired" | "no_token" };
+export type TokenCheck = { ok: true; viaPrevious: boolean } | { ok: false; reason: "mismatch" | "expired" | "revoked" | "no_token" };
+
+/**
+ * A revoked token is kept in the overlap slot with this expiry (the epoch), so that its next use is reported as
+ * "revoked" rather than as an unknown token. No schema column is needed: a real overlap window never ends in 1970.
+ */
+export const REVOKED_MARKER = new Date(0);
+
+function isRevokedMarker(d: Date | null): boolean {
+  return d !== null && d.getTime() === REVOKED_MARKER.getTime();
+}
 
 export interface StoredTokenState {
   tokenHash: string | null;
@@ -38,13 +48,32 @@ export interface StoredTokenState {
 }
 
 export function checkAgentToken(secretHash: string, stored: StoredTokenState, now: Date): TokenCheck {
-  if (stored.tokenHash === null) return { ok: false, reason: "no_token" };
-  if (hashesEqual(secretHash, stored.tokenHash)) return { ok: true, viaPrevious: false };
   if (hashesEqual(secretHash, stored.previousTokenHash)) {
-    if (stored.previousTokenExpiresAt !== null && stored.previousTokenExpiresAt > now) return { ok: true, viaPrevious: true };
+    if (isRevokedMarker(stored.previousTokenExpiresAt)) return { ok: false, reason: "revoked" };
+    if (stored.tokenHash !== null && stored.previousTokenExpiresAt !== null && stored.previousTokenExpiresAt > now) {
+      return { ok: true, viaPrevious: true };
+    }
     return { ok: false, reason: "expired" };
   }
+  if (stored.tokenHash === null) return { ok: false, reason: "no_token" };
+  if (hashesEqual(secretHash, stored.tokenHash)) return { ok: true, viaPrevious: false };
   return { ok: false, reason: "mismatch" };
+}
+
+/**
+ * Revocation: neither the current nor the overlap token is accepted any more. The current one is remembered as
+ * revoked (see REVOKED_MARKER); the agent has no valid token until it is provisioned again (agents.rotateToken or
+ * Reprovision), and a new token never reuses the revoked slot's meaning.
+ */
+export function revokeTokenColumns(current: { tokenHash: string | null; tokenDelivered: boolean; previousTokenHash: string | null }) {
+  // Remember the token the runtime actually holds: the current one once delivered, else the one in the overlap slot.
+  const held = current.tokenDelivered ? current.tokenHash : (current.previousTokenHash ?? current.tokenHash);
+  return {
+    tokenHash: null,
+    tokenDelivered: false,
+    previousTokenHash: held,
+    previousTokenExpiresAt: REVOKED_MARKER,
+  };
 }
 
 /**
@@ -58,6 +87,7 @@ export function rotateTokenColumns(
   now: Date,
   overlapSeconds: number,
 ) {
+  // A revoked token stays in the overlap slot (still reported as revoked) until a delivered token replaces it.
   const keepCurrent = current.tokenHash !== null && current.tokenDelivered;
   return {
     tokenHash: next.hash,

@@ -30,6 +30,19 @@ export async function verifyPassword(password: string, stored: string | null): P
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 
+let dummyHash: Promise<string> | undefined;
+
+/**
+ * Like verifyPassword, but an unknown account (no stored hash) costs the same scrypt work as a known one, so response
+ * times do not reveal which email addresses have accounts.
+ */
+export async function verifyPasswordConstantTime(password: string, stored: string | null): Promise<boolean> {
+  if (stored) return verifyPassword(password, stored);
+  dummyHash ??= hashPassword(randomBytes(16).toString("base64url"));
+  await verifyPassword(password, await dummyHash);
+  return false;
+}
+
 export function generatePassword(): string {
   return randomBytes(18).toString("base64url");
 }

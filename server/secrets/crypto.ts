@@ -30,9 +30,23 @@ export function secretKey(warn: (m: string) => void = (m) => process.stderr.writ
     cachedKey = keyFromText(fs.readFileSync(file, "utf8"));
     return cachedKey;
   }
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const generated = randomBytes(32).toString("base64");
-  fs.writeFileSync(file, generated + "\n", { mode: 0o600, flag: "wx" });
+  try {
+    fs.writeFileSync(file, generated + "\n", { mode: 0o600, flag: "wx" });
+  } catch (err) {
+    // Another process (web and worker starting together) generated it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    let text = fs.readFileSync(file, "utf8");
+    // It may still be being written: wait (up to ~1 s) for the whole key rather than derive one from a fragment.
+    for (let i = 0; i < 20 && text.trim().length < 44; i++) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      text = fs.readFileSync(file, "utf8");
+    }
+    if (text.trim().length < 44) throw new Error(`${file} is incomplete; delete it or set MC_SECRET_KEY`);
+    cachedKey = keyFromText(text);
+    return cachedKey;
+  }
   warn(
     `WARNING: MC_SECRET_KEY is not set; generated one in ${file}. Secrets at rest are encrypted with it. ` +
       "Set MC_SECRET_KEY (32 bytes, base64) in production so every process and every host uses the same key.",

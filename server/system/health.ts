@@ -1,46 +1,251 @@
 // What operators need to know about the machinery: are workers alive, is the queue keeping up (SPEC §8 System, §9).
 import type { Db } from "../db/prisma";
+import type { Publisher } from "../realtime/publisher";
 import { QUEUES } from "../../jobs/queue";
 import { WORKER_STALE_AFTER_MS } from "../../jobs/worker";
+
+/** pg-boss 12 job states, in lifecycle order. */
+export const JOB_STATES = ["created", "retry", "active", "completed", "cancelled", "failed"] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export interface QueueStats {
+  name: string;
+  /** Jobs per state (every state present, 0 when none). */
+  states: Record<JobState, number>;
+  /** created + retry: waiting to run (now or later). */
+  waiting: number;
+  active: number;
+  failed: number;
+  /** Waiting jobs whose start time has passed: they should be running now. */
+  overdue: number;
+  /** Age of the oldest overdue job (the reconcile lag); 0 when none. */
+  oldestOverdueSeconds: number;
+}
+
+export interface WorkerInfo {
+  id: string;
+  host: string;
+  pid: number;
+  queueSchema: string;
+  queues: string[];
+  startedAt: Date;
+  lastBeatAt: Date;
+  alive: boolean;
+  /** The worker uses the same queue schema as this process (otherwise it never runs this process's jobs). */
+  sameSchema: boolean;
+}
 
 export interface SystemHealth {
   checkedAt: Date;
   queueSchema: string;
   queues: string[];
-  workers: { id: string; host: string; pid: number; queueSchema: string; startedAt: Date; lastBeatAt: Date; alive: boolean }[];
+  workers: WorkerInfo[];
+  /** Alive workers on this process's queue schema: the ones that actually run its jobs. */
   workersAlive: number;
+  /** Alive workers on another queue schema (SPEC §9: "API and worker on different queue names"). */
+  workersOtherSchema: number;
+  workerStaleAfterSeconds: number;
+  /** The reconcile queue (deadlines): kept as `queue` for the metrics and older clients. */
   queue: { name: string; waiting: number; active: number; failed: number; overdue: number; oldestOverdueSeconds: number };
+  /** Every queue of the product, with counts per state. */
+  queueStats: QueueStats[];
+}
+
+type CountRow = { name: string; state: string; n: bigint; overdue: bigint; oldest_overdue_seconds: number | null };
+
+function emptyStates(): Record<JobState, number> {
+  return Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
 }
 
 export async function systemHealth(db: Db, queueSchema: string): Promise<SystemHealth> {
   const now = new Date();
-  const rows = await db.queueWorker.findMany({ orderBy: { startedAt: "asc" } });
-  const workers = rows.map((w) => ({ ...w, alive: now.getTime() - w.lastBeatAt.getTime() < WORKER_STALE_AFTER_MS }));
-  const [stats] = await db.$queryRawUnsafe<
-    { waiting: bigint; active: bigint; failed: bigint; overdue: bigint; oldest_overdue_seconds: number | null }[]
-  >(
-    `SELECT count(*) FILTER (WHERE state IN ('created','retry')) AS waiting,
-            count(*) FILTER (WHERE state = 'active') AS active,
-            count(*) FILTER (WHERE state = 'failed') AS failed,
-            count(*) FILTER (WHERE state IN ('created','retry') AND start_after < now()) AS overdue,
-            EXTRACT(EPOCH FROM now() - min(start_after) FILTER (WHERE state IN ('created','retry') AND start_after < now()))::float8
-              AS oldest_overdue_seconds
-       FROM "${queueSchema}".job WHERE name = $1`,
-    QUEUES.reconcile,
-  );
+  const names = Object.values(QUEUES) as string[];
+  const [rows, counts] = await Promise.all([
+    db.queueWorker.findMany({ orderBy: { startedAt: "asc" } }),
+    db.$queryRawUnsafe<CountRow[]>(
+      `SELECT name, state::text AS state, count(*) AS n,
+              count(*) FILTER (WHERE state IN ('created','retry') AND start_after < now()) AS overdue,
+              EXTRACT(EPOCH FROM now() - min(start_after) FILTER (WHERE state IN ('created','retry') AND start_after < now()))::float8
+                AS oldest_overdue_seconds
+         FROM "${queueSchema}".job WHERE name = ANY($1::text[]) GROUP BY name, state`,
+      names,
+    ),
+  ]);
+  const workers: WorkerInfo[] = rows.map((w) => ({
+    ...w,
+    alive: now.getTime() - w.lastBeatAt.getTime() < WORKER_STALE_AFTER_MS,
+    sameSchema: w.queueSchema === queueSchema,
+  }));
+
+  const queueStats: QueueStats[] = names.map((name) => {
+    const states = emptyStates();
+    let overdue = 0;
+    let oldest = 0;
+    for (const r of counts) {
+      if (r.name !== name) continue;
+      if ((JOB_STATES as readonly string[]).includes(r.state)) states[r.state as JobState] += Number(r.n);
+      overdue += Number(r.overdue);
+      oldest = Math.max(oldest, r.oldest_overdue_seconds ?? 0);
+    }
+    return { name, states, waiting: states.created + states.retry, active: states.active, failed: states.failed, overdue, oldestOverdueSeconds: oldest };
+  });
+  const reconcile = queueStats.find((q) => q.name === QUEUES.reconcile)!;
+
   return {
     checkedAt: now,
     queueSchema,
-    queues: Object.values(QUEUES),
+    queues: names,
     workers,
-    workersAlive: workers.filter((w) => w.alive).length,
+    workersAlive: workers.filter((w) => w.alive && w.sameSchema).length,
+    workersOtherSchema: workers.filter((w) => w.alive && !w.sameSchema).length,
+    workerStaleAfterSeconds: WORKER_STALE_AFTER_MS / 1000,
     queue: {
-      name: QUEUES.reconcile,
-      waiting: Number(stats?.waiting ?? 0),
-      active: Number(stats?.active ?? 0),
-      failed: Number(stats?.failed ?? 0),
-      overdue: Number(stats?.overdue ?? 0),
-      oldestOverdueSeconds: stats?.oldest_overdue_seconds ?? 0,
+      name: reconcile.name,
+      waiting: reconcile.waiting,
+      active: reconcile.active,
+      failed: reconcile.failed,
+      overdue: reconcile.overdue,
+      oldestOverdueSeconds: reconcile.oldestOverdueSeconds,
     },
+    queueStats,
+  };
+}
+
+export interface FailedJob {
+  id: string;
+  queue: string;
+  state: string;
+  retryCount: number;
+  retryLimit: number;
+  createdOn: Date;
+  startedOn: Date | null;
+  completedOn: Date | null;
+  data: Record<string, unknown>;
+  /** The error the job ended with (pg-boss keeps it in `output`). */
+  error: string | null;
+  agentId: string | null;
+}
+
+function errorOf(output: unknown): string | null {
+  if (!output) return null;
+  if (typeof output === "string") return output;
+  if (typeof output === "object") {
+    const o = output as Record<string, unknown>;
+    if (typeof o.error === "string") return o.error;
+    if (typeof o.message === "string") return o.message;
+    if (o.error && typeof o.error === "object" && typeof (o.error as { message?: unknown }).message === "string") {
+      return (o.error as { message: string }).message;
+    }
+    return JSON.stringify(output).slice(0, 500);
+  }
+  return String(output);
+}
+
+/** The most recently failed jobs of the product's queues (newest first). */
+export async function recentFailedJobs(db: Db, queueSchema: string, limit = 50): Promise<FailedJob[]> {
+  const rows = await db.$queryRawUnsafe<
+    {
+      id: string;
+      name: string;
+      state: string;
+      retry_count: number;
+      retry_limit: number;
+      created_on: Date;
+      started_on: Date | null;
+      completed_on: Date | null;
+      data: unknown;
+      output: unknown;
+    }[]
+  >(
+    `SELECT id::text AS id, name, state::text AS state, retry_count, retry_limit, created_on, started_on, completed_on, data, output
+       FROM "${queueSchema}".job
+      WHERE name = ANY($1::text[]) AND state = 'failed'
+      ORDER BY coalesce(completed_on, created_on) DESC
+      LIMIT $2`,
+    Object.values(QUEUES),
+    limit,
+  );
+  return rows.map((r) => {
+    const data = (r.data && typeof r.data === "object" ? r.data : {}) as Record<string, unknown>;
+    return {
+      id: r.id,
+      queue: r.name,
+      state: r.state,
+      retryCount: r.retry_count,
+      retryLimit: r.retry_limit,
+      createdOn: r.created_on,
+      startedOn: r.started_on,
+      completedOn: r.completed_on,
+      data,
+      error: errorOf(r.output),
+      agentId: typeof data.agentId === "string" ? data.agentId : null,
+    };
+  });
+}
+
+// ---- live health pushes ------------------------------------------------------------------------------------------
+// Workers cannot announce their own death, so a web process watches the worker table and the queue and pushes
+// `system.health` to browsers when something an operator cares about changes (a worker appears or goes stale,
+// failed jobs, overdue jobs). Browsers refetch system.health on a push instead of polling it.
+
+const WATCH_INTERVAL_MS = 2_000;
+
+function signature(h: SystemHealth): string {
+  return JSON.stringify([
+    h.workersAlive,
+    h.workersOtherSchema,
+    h.workers.map((w) => `${w.id}:${w.alive}`),
+    // Counts that move with every wake are left out (they would push on every tick of a busy fleet); a change of
+    // failures, of overdue work or of the lag (in 5 s steps) is what an operator needs to see at once.
+    h.queueStats.map((q) => [q.name, q.failed, q.overdue > 0, Math.floor(q.oldestOverdueSeconds / 5)]),
+  ]);
+}
+
+interface Watchable {
+  health(): Promise<SystemHealth>;
+  publisher: Publisher;
+  stop(): Promise<void>;
+}
+
+const watched = new WeakMap<object, () => void>();
+
+/**
+ * Starts (once per app) the watcher that pushes `system.health` when it changes. Started lazily by the first
+ * system.health query, so every web process that serves a console runs one; stopped with the app.
+ */
+export function watchHealth(app: Watchable): void {
+  if (watched.has(app)) return;
+  let last = "";
+  let running = false;
+  let failures = 0;
+  const timer = setInterval(async () => {
+    if (running) return;
+    running = true;
+    try {
+      const h = await app.health();
+      failures = 0;
+      const sig = signature(h);
+      if (sig !== last) {
+        last = sig;
+        app.publisher.systemHealth({ checkedAt: h.checkedAt, workersAlive: h.workersAlive, queue: h.queue });
+      }
+    } catch {
+      // The database may be restarting; give up quietly after a minute of failures (the app is probably stopping).
+      failures += 1;
+      if (failures > 30) stop();
+    } finally {
+      running = false;
+    }
+  }, WATCH_INTERVAL_MS);
+  timer.unref?.();
+  const stop = () => {
+    clearInterval(timer);
+    watched.delete(app);
+  };
+  watched.set(app, stop);
+  const originalStop = app.stop.bind(app);
+  app.stop = async () => {
+    stop();
+    await originalStop();
   };
 }

@@ -4,6 +4,9 @@ import { gatewaysRouter } from "./routers/gateways";
 import { boardsRouter } from "./routers/boards";
 import { eventsRouter } from "./routers/events";
 import { systemRouter } from "./routers/system";
+import { operatorsRouter } from "./routers/operators";
+import { tokensRouter } from "./routers/tokens";
+import { fleetRouter } from "./routers/fleet";
 
 export const appRouter = router({
   agents: agentsRouter,
@@ -11,6 +14,9 @@ export const appRouter = router({
   boards: boardsRouter,
   events: eventsRouter,
   system: systemRouter,
+  operators: operatorsRouter,
+  tokens: tokensRouter,
+  fleet: fleetRouter,
 });
 
 export type AppRouter = typeof appRouter;

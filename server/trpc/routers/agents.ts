@@ -6,6 +6,7 @@ import { SIMULATOR_BEHAVIOURS } from "../../drivers/simulator";
 import { toStoredEvent } from "../../events/bus";
 import { actorOf, audit, notFound, operatorProcedure, router, viewerProcedure } from "../init";
 import type { Prisma } from "../../db/prisma";
+import { revokeTokenColumns } from "../../agents/tokens";
 
 const id = z.string().uuid();
 const kind = z.enum(["gateway_main", "board_lead", "board_worker"]);
@@ -113,6 +114,40 @@ export const agentsRouter = router({
     const agent = await ctx.app.lifecycle.startCycle(input.id, actorOf(ctx.principal), "wake", "wake");
     if (!agent) notFound("Agent");
     await audit(ctx, "woke", { agentId: agent.id, gatewayId: agent.gatewayId, boardId: agent.boardId ?? undefined, name: agent.name });
+    return agent;
+  }),
+
+  /**
+   * A new agent token, delivered through the gateway by a provisioning cycle. The previous token stays valid for
+   * AGENT_TOKEN_OVERLAP_SECONDS (rotateTokenColumns), so a running agent is never locked out mid-session. The token
+   * itself is never returned: only the gateway receives it.
+   */
+  rotateToken: operatorProcedure.input(z.object({ id }).strict()).mutation(async ({ ctx, input }) => {
+    const agent = await ctx.app.lifecycle.startCycle(input.id, actorOf(ctx.principal), "token rotation", "provision");
+    if (!agent) notFound("Agent");
+    await audit(ctx, "rotated the token of", { agentId: agent.id, gatewayId: agent.gatewayId, boardId: agent.boardId ?? undefined, name: agent.name }, "ok", {
+      overlapSeconds: ctx.app.config.AGENT_TOKEN_OVERLAP_SECONDS,
+    });
+    return agent;
+  }),
+
+  /**
+   * Revokes the agent's current and overlap tokens at once (a leaked token). Its heartbeats are rejected with reason
+   * "revoked" until a new token is delivered (rotateToken or reprovision).
+   */
+  revokeToken: operatorProcedure.input(z.object({ id }).strict()).mutation(async ({ ctx, input }) => {
+    const revoked = await ctx.app.db.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT 1 FROM "Agent" WHERE id = ${input.id}::uuid FOR UPDATE`;
+      const row = await tx.agent.findUnique({ where: { id: input.id }, select: { tokenHash: true, tokenDelivered: true, previousTokenHash: true } });
+      if (!row) return false;
+      await tx.agent.update({ where: { id: input.id }, data: revokeTokenColumns(row) });
+      return true;
+    });
+    if (!revoked) notFound("Agent");
+    const agent = await ctx.app.lifecycle.view(input.id);
+    if (!agent) notFound("Agent");
+    ctx.app.publisher.agentUpdated(agent);
+    await audit(ctx, "revoked the token of", { agentId: agent.id, gatewayId: agent.gatewayId, boardId: agent.boardId ?? undefined, name: agent.name });
     return agent;
   }),
 

@@ -1,0 +1,105 @@
+"use client";
+
+import { useState, type ReactNode } from "react";
+
+export type Notice = { kind: "ok" | "error"; text: string } | null;
+
+export const ROLE_OPTIONS = [
+  { value: "viewer", label: "viewer — sees everything, acts on nothing" },
+  { value: "operator", label: "operator — acts on agents (reprovision, wake, rotate, delete)" },
+  { value: "admin", label: "admin — also manages gateways, operators and tokens" },
+] as const;
+
+export type RoleValue = (typeof ROLE_OPTIONS)[number]["value"];
+
+export const ROLE_BADGE: Record<string, string> = {
+  admin: "bg-violet-100 text-violet-800 ring-violet-300 dark:bg-violet-950 dark:text-violet-200 dark:ring-violet-800",
+  operator: "bg-sky-100 text-sky-800 ring-sky-300 dark:bg-sky-950 dark:text-sky-200 dark:ring-sky-800",
+  viewer: "bg-zinc-100 text-zinc-700 ring-zinc-300 dark:bg-zinc-800 dark:text-zinc-300 dark:ring-zinc-700",
+};
+
+export function RoleBadge({ role }: { role: string }) {
+  return <span className={`inline-flex rounded px-1.5 py-0.5 text-xs font-medium ring-1 ring-inset ${ROLE_BADGE[role] ?? ROLE_BADGE.viewer}`}>{role}</span>;
+}
+
+export function NoticeBar({ notice, onDismiss }: { notice: Notice; onDismiss(): void }) {
+  if (!notice) return null;
+  return (
+    <div
+      className={`flex items-center gap-3 rounded-md px-3 py-2 text-sm ${
+        notice.kind === "ok" ? "bg-emerald-50 text-emerald-900 dark:bg-emerald-950 dark:text-emerald-100" : "bg-rose-50 text-rose-900 dark:bg-rose-950 dark:text-rose-100"
+      }`}
+    >
+      <span role={notice.kind === "error" ? "alert" : "status"} data-testid="action-result" data-kind={notice.kind}>
+        {notice.text}
+      </span>
+      <button type="button" className="ml-auto text-xs underline" onClick={onDismiss}>
+        Dismiss
+      </button>
+    </div>
+  );
+}
+
+export function Section({ title, children, actions }: { title: string; children: ReactNode; actions?: ReactNode }) {
+  return (
+    <section className="card p-4" aria-label={title}>
+      <div className="mb-3 flex flex-wrap items-center gap-2">
+        <h2 className="text-sm font-semibold text-zinc-700 dark:text-zinc-300">{title}</h2>
+        {actions ? <div className="ml-auto flex items-center gap-2">{actions}</div> : null}
+      </div>
+      {children}
+    </section>
+  );
+}
+
+/**
+ * A secret shown exactly once (a new API token, a generated password): selectable, copyable, and gone when dismissed.
+ * The server keeps only a hash; nobody can show it again.
+ */
+export function OneTimeSecret({ label, value, hint, onDismiss }: { label: string; value: string; hint?: ReactNode; onDismiss(): void }) {
+  const [copied, setCopied] = useState(false);
+  async function copy() {
+    try {
+      await navigator.clipboard.writeText(value);
+      setCopied(true);
+    } catch {
+      setCopied(false);
+    }
+  }
+  return (
+    <div role="status" data-testid="one-time-secret" className="flex flex-col gap-2 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-950 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100">
+      <p className="font-medium">{label} — shown once: copy it now, it cannot be shown again.</p>
+      <div className="flex flex-wrap items-center gap-2">
+        <code data-testid="one-time-secret-value" className="select-all break-all bg-white px-2 py-1 dark:bg-zinc-900">
+          {value}
+        </code>
+        <button type="button" className="btn" onClick={() => void copy()}>
+          {copied ? "Copied" : "Copy"}
+        </button>
+        <button type="button" className="btn ml-auto" onClick={onDismiss}>
+          Done
+        </button>
+      </div>
+      {hint ? <div className="text-xs text-amber-900 dark:text-amber-200">{hint}</div> : null}
+    </div>
+  );
+}
+
+export function AdminOnly({ loaded, isAdmin, what, children }: { loaded: boolean; isAdmin: boolean; what: string; children: ReactNode }) {
+  if (!loaded) {
+    return (
+      <p className="p-6 text-sm text-zinc-500" role="status">
+        Loading…
+      </p>
+    );
+  }
+  if (!isAdmin) {
+    return (
+      <div className="mx-auto max-w-3xl p-6 text-sm" role="alert" data-testid="admin-only">
+        <h1 className="text-lg font-semibold">Admins only</h1>
+        <p className="mt-1 text-zinc-600 dark:text-zinc-400">Only admins manage {what}. Ask an admin if you need access.</p>
+      </div>
+    );
+  }
+  return <>{children}</>;
+}

@@ -1,0 +1,73 @@
+// Gateways pages: create/edit form (write-only token), probe, a dead gateway and what Diagnose says about it,
+// Sync templates with live per-agent progress and history.
+import { expect, test } from "@playwright/test";
+import { signIn, trpc } from "./helpers";
+
+test("a dead gateway: added from the form, shown unreachable, and Diagnose says 'gateway unreachable'", async ({ page }) => {
+  await signIn(page);
+  await page.getByRole("link", { name: "Gateways", exact: true }).click();
+  await expect(page).toHaveURL(/\/gateways$/);
+  await expect(page).toHaveTitle(/Gateways · Mission Control/);
+  await expect(page.locator('[data-testid="gateway-row"][data-gateway-name="demo-simulator"]')).toBeVisible();
+  await page.screenshot({ path: "e2e/screenshots/gateways.png", fullPage: true });
+
+  await page.getByRole("button", { name: "Add gateway" }).click();
+  const form = page.getByTestId("gateway-form");
+  await form.getByLabel("Name").fill("dead-gw");
+  await form.getByLabel("Driver").selectOption("http");
+  await form.getByLabel("URL").fill("http://127.0.0.1:9/");
+  await form.getByLabel("Token", { exact: true }).fill("super-secret-gateway-token");
+  await form.getByRole("button", { name: "Create gateway" }).click();
+  await expect(page).toHaveURL(/\/gateways\/[0-9a-f-]{36}$/);
+  const detail = page.getByTestId("gateway-detail");
+  await expect(detail).toBeVisible();
+  // The token is write-only: never on the page.
+  await expect(page.locator("body")).not.toContainText("super-secret-gateway-token");
+  await expect(detail).toContainText("set (write-only)");
+
+  await page.getByRole("button", { name: "Probe now" }).click();
+  await expect(detail).toHaveAttribute("data-status", "unreachable", { timeout: 20_000 });
+  await expect(page.getByTestId("action-result")).toContainText("unreachable");
+
+  // Edit keeps the token unless a new one is typed.
+  await page.getByRole("button", { name: "Edit" }).click();
+  await expect(page.getByTestId("gateway-form").getByLabel("Token", { exact: true })).toHaveValue("");
+  await page.getByTestId("gateway-form").getByLabel("Max wake attempts").fill("2");
+  await page.getByRole("button", { name: "Save gateway" }).click();
+  await expect(page.getByTestId("action-result")).toContainText("Gateway saved");
+  await expect(detail).toContainText("set (write-only)");
+  await page.screenshot({ path: "e2e/screenshots/gateway-dead.png", fullPage: true });
+
+  // Its main agent: wakes cannot reach it, and Diagnose says so (not "agent did not check in").
+  await page.locator('[data-testid="agent-row"][data-agent-name="main"]').getByRole("link", { name: "main" }).click();
+  await expect(page).toHaveURL(/\/agents\//);
+  await expect(page.getByTestId("diagnose-verdict")).toHaveAttribute("data-cause", "gateway_unreachable", { timeout: 30_000 });
+  await expect(page.getByTestId("diagnose-verdict")).toContainText("unreachable");
+  await expect(page.locator('[data-check="gateway"]')).toHaveAttribute("data-state", "fail");
+  await expect(page.getByTestId("agent-problem")).toHaveAttribute("data-error-kind", "gateway_unreachable", { timeout: 30_000 });
+  await page.screenshot({ path: "e2e/screenshots/agent-dead-gateway.png", fullPage: true });
+
+  const gw = (await trpc<{ id: string; name: string }[]>(page.request, "gateways.list", undefined, "query")).find((g) => g.name === "dead-gw")!;
+  await trpc(page.request, "gateways.delete", { id: gw.id });
+});
+
+test("Sync templates shows live per-agent progress and lands in the sync history", async ({ page }) => {
+  await signIn(page);
+  await page.goto("/gateways");
+  await page.getByRole("link", { name: "demo-simulator" }).click();
+  const detail = page.getByTestId("gateway-detail");
+  await expect(detail).toBeVisible();
+  await page.getByRole("button", { name: "Sync templates" }).click();
+  const dialog = page.getByRole("dialog");
+  await expect(dialog).toContainText("Sync templates to demo-simulator?");
+  await dialog.getByRole("button", { name: "Confirm" }).click();
+  const progress = page.getByTestId("sync-progress");
+  await expect(progress).toBeVisible({ timeout: 15_000 });
+  await expect(progress).toHaveAttribute("data-final", "true", { timeout: 40_000 });
+  const total = Number(await progress.getAttribute("data-total"));
+  expect(total).toBeGreaterThanOrEqual(12);
+  await expect(progress).toHaveAttribute("data-done", String(total));
+  await expect(page.getByTestId("sync-run").first()).toHaveAttribute("data-status", /succeeded|failed/, { timeout: 15_000 });
+  await expect(page.getByTestId("sync-history")).toContainText(`/${total} ok`);
+  await page.screenshot({ path: "e2e/screenshots/gateway.png", fullPage: true });
+});
