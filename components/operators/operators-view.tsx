@@ -39,7 +39,7 @@ function OperatorsSection({ me }: { me: string | null }) {
 
   const refresh = () => {
     void queryClient.invalidateQueries(trpc.operators.list.queryFilter());
-    void queryClient.invalidateQueries(trpc.operators.audit.queryFilter());
+    void queryClient.invalidateQueries(trpc.operators.audit.pathFilter());
   };
   const fail = (what: string) => (err: unknown) => {
     setPending(null);

@@ -43,7 +43,7 @@ export function secretKey(warn: (m: string) => void = (m) => process.stderr.writ
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
       text = fs.readFileSync(file, "utf8");
     }
-    if (text.trim().length < 44) throw new Error(`${file} is incomplete; delete it or set MC_SECRET_KEY`);
+    if (text.trim().length < 44) throw new Error(`${file} is incomplete; delete it or set MC_SECRET_KEY`, { cause: err });
     cachedKey = keyFromText(text);
     return cachedKey;
   }
