@@ -6,12 +6,12 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { EMPTY_FILTERS, filtersToQuery, hasFilters, matchesNonStatusFilters, parseFilters, sortAgents, type BoardFilters } from "@/lib/agents";
 import { AGENT_KINDS, AGENT_STATUSES, KIND_LABELS, STATUS_STYLES, type AgentKind, type AgentStatus } from "@/lib/status";
-import type { Agent } from "@/lib/types";
 import { ConfirmDialog } from "../confirm-dialog";
 import { errorMessage, useTRPC, useTRPCClient } from "../providers";
 import { useLiveUpdates } from "../use-live-updates";
 import { useRole } from "../use-role";
-import { AgentTable, type BoardRow } from "./agent-table";
+import { AgentTable } from "./agent-table";
+import { toRows, useSelection } from "./rows";
 import { BulkProgress } from "./bulk-progress";
 
 /** The board loads the whole fleet once and keeps it live over the socket; filters apply in the browser. */
@@ -97,30 +97,12 @@ export function Board() {
   const rows = useMemo(() => toRows(filtered), [filtered]);
 
   // ---- selection ---------------------------------------------------------------------------------------------------
-  const [selected, setSelected] = useState<ReadonlySet<string>>(() => new Set());
+  const { selected, setSelected, toggle, toggleMany } = useSelection();
   const selectedShown = useMemo(() => filtered.filter((a) => selected.has(a.id)), [filtered, selected]);
   const allSelected = filtered.length > 0 && selectedShown.length === filtered.length;
-  const toggle = useCallback((id: string) => {
-    setSelected((prev) => {
-      const next = new Set(prev);
-      if (next.has(id)) next.delete(id);
-      else next.add(id);
-      return next;
-    });
-  }, []);
-  const toggleMany = useCallback((ids: string[], select: boolean) => {
-    setSelected((prev) => {
-      const next = new Set(prev);
-      for (const id of ids) {
-        if (select) next.add(id);
-        else next.delete(id);
-      }
-      return next;
-    });
-  }, []);
   const toggleAll = useCallback(() => {
     setSelected(allSelected ? new Set() : new Set(filtered.map((a) => a.id)));
-  }, [allSelected, filtered]);
+  }, [allSelected, filtered, setSelected]);
 
   // ---- bulk reprovision -------------------------------------------------------------------------------------------
   const [confirming, setConfirming] = useState(false);
@@ -397,27 +379,3 @@ function StatusStrip({
   );
 }
 
-function toRows(agents: Agent[]): BoardRow[] {
-  const rows: BoardRow[] = [];
-  let group: Extract<BoardRow, { type: "group" }> | null = null;
-  for (const a of agents) {
-    const key = `${a.gatewayId}|${a.boardId ?? ""}`;
-    if (!group || group.key !== key) {
-      group = {
-        type: "group",
-        key,
-        gatewayId: a.gatewayId,
-        gatewayName: a.gateway.name,
-        gatewayDriver: a.gateway.driver,
-        gatewayStatus: a.gateway.status,
-        boardId: a.boardId,
-        boardName: a.board?.name ?? null,
-        ids: [],
-      };
-      rows.push(group);
-    }
-    group.ids.push(a.id);
-    rows.push({ type: "agent", key: a.id, agent: a });
-  }
-  return rows;
-}

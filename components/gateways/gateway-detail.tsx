@@ -7,7 +7,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { shortRevision, sortAgents } from "@/lib/agents";
 import { formatAbsolute, formatDuration, toDate } from "@/lib/time";
 import type { Agent } from "@/lib/types";
-import { AgentTable, type BoardRow } from "../board/agent-table";
+import { AgentTable } from "../board/agent-table";
+import { toRows, useSelection } from "../board/rows";
 import { ConfirmDialog } from "../confirm-dialog";
 import { EventLog } from "../agent/event-log";
 import { errorMessage, trpcErrorCode, useTRPC } from "../providers";
@@ -289,48 +290,8 @@ export function GatewayDetailView({ id }: { id: string }) {
 }
 
 function GatewayAgents({ agents }: { agents: Agent[] }) {
-  const [selected, setSelected] = useState<ReadonlySet<string>>(() => new Set());
-  const rows = useMemo(() => {
-    const out: BoardRow[] = [];
-    let key = "";
-    for (const a of agents) {
-      const k = `${a.gatewayId}|${a.boardId ?? ""}`;
-      if (k !== key) {
-        key = k;
-        out.push({
-          type: "group",
-          key: k,
-          gatewayId: a.gatewayId,
-          gatewayName: a.gateway.name,
-          gatewayDriver: a.gateway.driver,
-          gatewayStatus: a.gateway.status,
-          boardId: a.boardId,
-          boardName: a.board?.name ?? null,
-          ids: agents.filter((x) => x.boardId === a.boardId).map((x) => x.id),
-        });
-      }
-      out.push({ type: "agent", key: a.id, agent: a });
-    }
-    return out;
-  }, [agents]);
-  const toggle = useCallback((agentId: string) => {
-    setSelected((prev) => {
-      const next = new Set(prev);
-      if (next.has(agentId)) next.delete(agentId);
-      else next.add(agentId);
-      return next;
-    });
-  }, []);
-  const toggleMany = useCallback((ids: string[], on: boolean) => {
-    setSelected((prev) => {
-      const next = new Set(prev);
-      for (const x of ids) {
-        if (on) next.add(x);
-        else next.delete(x);
-      }
-      return next;
-    });
-  }, []);
+  const { selected, setSelected, toggle, toggleMany } = useSelection();
+  const rows = useMemo(() => toRows(agents), [agents]);
   const all = selected.size === agents.length;
   const noop = useCallback(() => undefined, []);
   return (
