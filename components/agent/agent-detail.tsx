@@ -8,11 +8,12 @@ import { KIND_LABELS, outcomeStyle, type AgentKind } from "@/lib/status";
 import { formatAbsolute, formatClock, formatDuration, toDate } from "@/lib/time";
 import type { Agent, AgentDetail, WakeAttempt } from "@/lib/types";
 import { ConfirmDialog } from "../confirm-dialog";
+import { PageLoadError, PageLoading } from "../page-state";
 import { ConvergenceTimeline } from "../convergence-timeline";
 import { useRole } from "../use-role";
 import { DiagnosePanel } from "./diagnose";
 import { EventLog } from "./event-log";
-import { errorMessage, trpcErrorCode, useTRPC } from "../providers";
+import { errorMessage, useTRPC } from "../providers";
 import { StatusPill } from "../status-pill";
 import { AbsoluteTime, Countdown, RelativeTime } from "../time";
 import { forgetAgent, useLiveUpdates } from "../use-live-updates";
@@ -117,25 +118,8 @@ export function AgentDetailView({ id }: { id: string }) {
     );
   }
 
-  if (getQ.isPending) {
-    return (
-      <p className="p-6 text-sm text-zinc-500" role="status">
-        Loading agent…
-      </p>
-    );
-  }
-  if (getQ.isError || !agent) {
-    const code = trpcErrorCode(getQ.error);
-    return (
-      <div className="p-6 text-sm" role="alert">
-        <h1 className="text-lg font-semibold">{code === "NOT_FOUND" || code === "BAD_REQUEST" ? "Agent not found" : "Could not load the agent"}</h1>
-        <p className="mt-1 text-zinc-600 dark:text-zinc-400">{errorMessage(getQ.error)}</p>
-        <Link href="/" className="mt-3 inline-block text-sky-700 underline dark:text-sky-400">
-          Back to the board
-        </Link>
-      </div>
-    );
-  }
+  if (getQ.isPending) return <PageLoading what="agent" />;
+  if (getQ.isError || !agent) return <PageLoadError what="agent" error={getQ.error} backHref="/" backLabel="Back to the board" />;
 
   const problem = agentProblem(agent);
   const stale = hasStaleTemplates(agent);

@@ -10,8 +10,9 @@ import type { Agent } from "@/lib/types";
 import { AgentTable } from "../board/agent-table";
 import { toRows, useSelection } from "../board/rows";
 import { ConfirmDialog } from "../confirm-dialog";
+import { PageLoadError, PageLoading } from "../page-state";
 import { EventLog } from "../agent/event-log";
-import { errorMessage, trpcErrorCode, useTRPC } from "../providers";
+import { errorMessage, useTRPC } from "../providers";
 import { AbsoluteTime, RelativeTime } from "../time";
 import { useRole } from "../use-role";
 import { useLiveUpdates } from "../use-live-updates";
@@ -103,25 +104,8 @@ export function GatewayDetailView({ id }: { id: string }) {
   const agentNames = useMemo(() => new Map(agents.map((a) => [a.id, a.name])), [agents]);
 
   if (deleted) return <p className="p-6 text-sm">Gateway deleted.</p>;
-  if (gwQ.isPending) {
-    return (
-      <p className="p-6 text-sm text-zinc-500" role="status">
-        Loading gateway…
-      </p>
-    );
-  }
-  if (gwQ.isError || !gw) {
-    const code = trpcErrorCode(gwQ.error);
-    return (
-      <div className="p-6 text-sm" role="alert">
-        <h1 className="text-lg font-semibold">{code === "NOT_FOUND" || code === "BAD_REQUEST" ? "Gateway not found" : "Could not load the gateway"}</h1>
-        <p className="mt-1 text-zinc-600 dark:text-zinc-400">{errorMessage(gwQ.error)}</p>
-        <Link href="/gateways" className="mt-3 inline-block text-sky-700 underline dark:text-sky-400">
-          All gateways
-        </Link>
-      </div>
-    );
-  }
+  if (gwQ.isPending) return <PageLoading what="gateway" />;
+  if (gwQ.isError || !gw) return <PageLoadError what="gateway" error={gwQ.error} backHref="/gateways" backLabel="All gateways" />;
 
   const stale = gw.templateRevision !== gw.currentTemplateRevision;
   const syncRunning = Boolean(sync && !sync.final) || (runsQ.data ?? []).some((r) => r.status === "running");
