@@ -149,6 +149,8 @@ interface StepResult {
 
 export class LifecycleService {
   private readonly background = new Set<Promise<unknown>>();
+  /** A bulk reprovision of thousands of agents provisions a few at a time, so the process stays responsive. */
+  private readonly provisioningSlots = new Semaphore(16);
   private readonly clock: () => Date;
 
   constructor(private readonly deps: LifecycleDeps) {
@@ -368,7 +370,7 @@ export class LifecycleService {
   private async runPostCommit(agentId: string, action: PostCommitAction): Promise<void> {
     switch (action.type) {
       case "provision":
-        return this.runProvisioning(agentId, action.generation);
+        return this.provisioningSlots.run(() => this.runProvisioning(agentId, action.generation));
       case "send_wake":
         return this.deliverWake(agentId, action.generation, action.attempt, action.deadlineAt);
       case "remove_agent":
@@ -487,6 +489,27 @@ export class LifecycleService {
       this.deps.logger.warn({ agentId, error: describeGatewayError(err) }, "gateway could not delete the agent; removing it from Mission Control anyway");
     }
     await this.deps.db.agent.delete({ where: { id: agentId } }).catch(() => undefined);
+  }
+}
+
+class Semaphore {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(slots: number) {
+    this.free = slots;
+  }
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free -= 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free += 1;
+    }
   }
 }
 
