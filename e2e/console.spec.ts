@@ -200,8 +200,9 @@ test("the convergence timeline of a slow agent: one expired bar, then a checked-
   await expect(bars.nth(1)).toHaveAttribute("data-outcome", "checked_in");
   await expect(bars.nth(1)).toHaveAttribute("data-attempt", "2");
   await expect(page.getByTestId("checkin-tick")).toHaveCount(1);
-  expect(await page.getByTestId("heartbeat-mark").count()).toBeGreaterThan(0);
-  expect(await page.locator('[data-testid="status-band"][data-status="online"]').count()).toBeGreaterThan(0);
+  // Marks and bands come from the live event stream, which may land a moment after the agent row.
+  await expect(page.getByTestId("heartbeat-mark")).not.toHaveCount(0);
+  await expect(page.locator('[data-testid="status-band"][data-status="online"]')).not.toHaveCount(0);
 
   // The drawing agrees with the stored attempts.
   const stored = await trpc<{ attempts: { attempt: number; outcome: string }[] }>(page.request, "agents.get", { id: agent.id }, "query");

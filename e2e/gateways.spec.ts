@@ -1,7 +1,45 @@
 // Gateways pages: create/edit form (write-only token), probe, a dead gateway and what Diagnose says about it,
 // Sync templates with live per-agent progress and history.
+import { spawn, type ChildProcess } from "node:child_process";
 import { expect, test } from "@playwright/test";
 import { signIn, trpc } from "./helpers";
+
+test("an HTTP gateway added from the form: its agents converge through the example gateway", async ({ page }) => {
+  // The example runtime from docs/gateway-http.md, started exactly as its documentation says.
+  const port = 4556;
+  const token = "e2e-example-gateway-token";
+  const gateway: ChildProcess = spawn(process.execPath, ["--import", "tsx", "examples/http-gateway.ts", "--port", String(port), "--token", token], {
+    stdio: "ignore",
+  });
+  try {
+    await expect
+      .poll(async () => fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status, () => 0), { timeout: 20_000 })
+      .not.toBe(0);
+    await signIn(page);
+    await page.getByRole("link", { name: "Gateways", exact: true }).click();
+    await page.getByRole("button", { name: "Add gateway" }).click();
+    const form = page.getByTestId("gateway-form");
+    await form.getByLabel("Name").fill("example-http");
+    await form.getByLabel("Driver").selectOption("http");
+    await form.getByLabel("URL").fill(`http://127.0.0.1:${port}`);
+    await form.getByLabel("Token", { exact: true }).fill(token);
+    await form.getByRole("button", { name: "Create gateway" }).click();
+    await expect(page).toHaveURL(/\/gateways\/[0-9a-f-]{36}$/);
+    const gatewayId = page.url().split("/").at(-1)!;
+    // A board brings a board lead: two agents provisioned over HTTP, woken, checking in with their own tokens.
+    await trpc(page.request, "boards.create", { name: "Example", gatewayId });
+    const rows = page.locator('[data-testid="agent-row"]');
+    await expect(rows).toHaveCount(2, { timeout: 15_000 });
+    for (const name of ["main", "Example lead"]) {
+      await expect(page.locator(`[data-testid="agent-row"][data-agent-name="${name}"]`)).toHaveAttribute("data-status", "online", { timeout: 20_000 });
+    }
+    await expect(page.getByTestId("gateway-detail")).toHaveAttribute("data-status", "reachable", { timeout: 40_000 });
+    await page.screenshot({ path: "e2e/screenshots/gateway-http.png", fullPage: true });
+    await trpc(page.request, "gateways.delete", { id: gatewayId });
+  } finally {
+    gateway.kill("SIGTERM");
+  }
+});
 
 test("a dead gateway: added from the form, shown unreachable, and Diagnose says 'gateway unreachable'", async ({ page }) => {
   await signIn(page);
