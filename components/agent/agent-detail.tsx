@@ -9,6 +9,7 @@ import { formatAbsolute, formatClock, formatDuration, toDate } from "@/lib/time"
 import type { Agent, AgentDetail, WakeAttempt } from "@/lib/types";
 import { ConfirmDialog } from "../confirm-dialog";
 import { PageLoadError, PageLoading } from "../page-state";
+import { NoticeBar, Section, type Notice } from "../notice";
 import { ConvergenceTimeline } from "../convergence-timeline";
 import { useRole } from "../use-role";
 import { DiagnosePanel } from "./diagnose";
@@ -19,7 +20,6 @@ import { AbsoluteTime, Countdown, RelativeTime } from "../time";
 import { forgetAgent, useLiveUpdates } from "../use-live-updates";
 
 type Action = "reprovision" | "wake" | "rotate" | "delete";
-type Notice = { kind: "ok" | "error"; text: string } | null;
 
 export function AgentDetailView({ id }: { id: string }) {
   const trpc = useTRPC();
@@ -327,32 +327,7 @@ export function AgentDetailView({ id }: { id: string }) {
   );
 }
 
-function NoticeBar({ notice, onDismiss }: { notice: Notice; onDismiss(): void }) {
-  if (!notice) return null;
-  return (
-    <div
-      className={`flex items-center gap-3 rounded-md px-3 py-2 text-sm ${
-        notice.kind === "ok" ? "bg-emerald-50 text-emerald-900 dark:bg-emerald-950 dark:text-emerald-100" : "bg-rose-50 text-rose-900 dark:bg-rose-950 dark:text-rose-100"
-      }`}
-    >
-      <span role={notice.kind === "error" ? "alert" : "status"} data-testid="action-result" data-kind={notice.kind}>
-        {notice.text}
-      </span>
-      <button type="button" className="ml-auto text-xs underline" onClick={onDismiss}>
-        Dismiss
-      </button>
-    </div>
-  );
-}
 
-function Section({ title, children }: { title: string; children: ReactNode }) {
-  return (
-    <section className="card p-4" aria-label={title}>
-      <h2 className="mb-3 text-sm font-semibold text-zinc-700 dark:text-zinc-300">{title}</h2>
-      {children}
-    </section>
-  );
-}
 
 function Field({ name, label, children, wide }: { name: string; label: string; children: ReactNode; wide?: boolean }) {
   return (

@@ -11,6 +11,7 @@ import { AgentTable } from "../board/agent-table";
 import { toRows, useSelection } from "../board/rows";
 import { ConfirmDialog } from "../confirm-dialog";
 import { PageLoadError, PageLoading } from "../page-state";
+import { NoticeBar, Section, type Notice } from "../notice";
 import { EventLog } from "../agent/event-log";
 import { errorMessage, useTRPC } from "../providers";
 import { AbsoluteTime, RelativeTime } from "../time";
@@ -21,7 +22,6 @@ import { GatewayForm } from "./gateway-form";
 import { GatewayStatusBadge } from "./gateway-status";
 import { latestSync, SyncProgress } from "./sync-progress";
 
-type Notice = { kind: "ok" | "error"; text: string } | null;
 const SYNC_EVENTS = ["gateway.templates.sync.started", "gateway.templates.sync.succeeded", "gateway.templates.sync.failed"] as const;
 
 /** /gateways/[id]: connection, version, templates and sync history, actions, and the gateway's agents. */
@@ -150,20 +150,7 @@ export function GatewayDetailView({ id }: { id: string }) {
         </div>
       </div>
 
-      {notice ? (
-        <div
-          className={`flex items-center gap-3 rounded-md px-3 py-2 text-sm ${
-            notice.kind === "ok" ? "bg-emerald-50 text-emerald-900 dark:bg-emerald-950 dark:text-emerald-100" : "bg-rose-50 text-rose-900 dark:bg-rose-950 dark:text-rose-100"
-          }`}
-        >
-          <span role={notice.kind === "error" ? "alert" : "status"} data-testid="action-result" data-kind={notice.kind}>
-            {notice.text}
-          </span>
-          <button type="button" className="ml-auto text-xs underline" onClick={() => setNotice(null)}>
-            Dismiss
-          </button>
-        </div>
-      ) : null}
+      <NoticeBar notice={notice} onDismiss={() => setNotice(null)} />
 
       {editing ? (
         <GatewayForm
@@ -184,7 +171,7 @@ export function GatewayDetailView({ id }: { id: string }) {
       ) : null}
 
       <div className="grid gap-4 lg:grid-cols-2">
-        <Card title="Connection">
+        <Section title="Connection">
           <dl className="grid grid-cols-1 gap-x-6 gap-y-2 text-sm sm:grid-cols-2">
             <Item label="State">
               <GatewayStatusBadge status={gw.status} />
@@ -205,9 +192,9 @@ export function GatewayDetailView({ id }: { id: string }) {
               <AgentsByStatus counts={gw.agentsByStatus} />
             </Item>
           </dl>
-        </Card>
+        </Section>
 
-        <Card title="Templates">
+        <Section title="Templates">
           <dl className="grid grid-cols-1 gap-x-6 gap-y-2 text-sm sm:grid-cols-2">
             <Item label="Last synced revision">
               <span className="font-mono text-xs" title={gw.templateRevision ?? undefined}>
@@ -229,7 +216,7 @@ export function GatewayDetailView({ id }: { id: string }) {
             <SyncProgress events={syncEventsQ.data ?? []} agentNames={agentNames} />
           </div>
           <SyncHistory runs={runsQ.data} loading={runsQ.isPending} agentNames={agentNames} />
-        </Card>
+        </Section>
       </div>
 
       <section className="card flex flex-col" aria-labelledby="gw-agents-title">
@@ -370,14 +357,6 @@ function SyncHistory({ runs, loading, agentNames }: { runs: Run[] | undefined; l
   );
 }
 
-function Card({ title, children }: { title: string; children: ReactNode }) {
-  return (
-    <section className="card p-4" aria-label={title}>
-      <h2 className="mb-3 text-sm font-semibold text-zinc-700 dark:text-zinc-300">{title}</h2>
-      {children}
-    </section>
-  );
-}
 
 function Item({ label, children }: { label: string; children: ReactNode }) {
   return (
