@@ -1,12 +1,13 @@
 "use client";
 
 import Link from "next/link";
-import { memo, useEffect, useRef, useState } from "react";
+import { memo, useRef } from "react";
 import { agentProblem, hasStaleTemplates, PROBLEM_STYLES, shortRevision } from "@/lib/agents";
 import { KIND_LABELS, type AgentKind } from "@/lib/status";
 import type { Agent } from "@/lib/types";
 import { StatusPill } from "../status-pill";
 import { Countdown, RelativeTime } from "../time";
+import { useScrollViewport } from "../use-scroll-viewport";
 
 export type BoardRow =
   | {
@@ -47,30 +48,9 @@ interface Props {
 
 export function AgentTable({ rows, selected, onToggle, onToggleMany, allSelected, someSelected, onToggleAll, onFilterGateway, onFilterBoard }: Props) {
   const scrollRef = useRef<HTMLDivElement>(null);
-  const [viewport, setViewport] = useState({ top: 0, height: 900 });
+  const viewport = useScrollViewport(scrollRef, { top: 0, height: 900, width: 0 });
   const virtual = rows.length > VIRTUALIZE_ABOVE;
 
-  useEffect(() => {
-    const el = scrollRef.current;
-    if (!el) return;
-    let frame = 0;
-    const measure = () => {
-      frame = 0;
-      setViewport((v) => (v.top === el.scrollTop && v.height === el.clientHeight ? v : { top: el.scrollTop, height: el.clientHeight }));
-    };
-    const onScroll = () => {
-      if (!frame) frame = requestAnimationFrame(measure);
-    };
-    measure();
-    el.addEventListener("scroll", onScroll, { passive: true });
-    const ro = new ResizeObserver(onScroll);
-    ro.observe(el);
-    return () => {
-      el.removeEventListener("scroll", onScroll);
-      ro.disconnect();
-      if (frame) cancelAnimationFrame(frame);
-    };
-  }, []);
 
   const start = virtual ? Math.max(0, Math.floor(viewport.top / ROW_HEIGHT) - OVERSCAN) : 0;
   const end = virtual ? Math.min(rows.length, Math.ceil((viewport.top + viewport.height) / ROW_HEIGHT) + OVERSCAN) : rows.length;

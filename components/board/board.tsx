@@ -73,6 +73,11 @@ export function Board() {
     typing.current = null;
   };
   useEffect(() => cancelTyping, []);
+  const clearFilters = () => {
+    cancelTyping();
+    setQDraft("");
+    setFilters(EMPTY_FILTERS);
+  };
   const onSearchChange = (value: string) => {
     setQDraft(value);
     cancelTyping();
@@ -230,11 +235,7 @@ export function Board() {
             <button
               type="button"
               className="btn"
-              onClick={() => {
-                cancelTyping();
-                setQDraft("");
-                setFilters(EMPTY_FILTERS);
-              }}
+              onClick={clearFilters}
             >
               Clear filters
             </button>
@@ -291,11 +292,7 @@ export function Board() {
           <button
             type="button"
             className="btn mt-2"
-            onClick={() => {
-              cancelTyping();
-              setQDraft("");
-              setFilters(EMPTY_FILTERS);
-            }}
+            onClick={clearFilters}
           >
             Clear filters
           </button>

@@ -3,10 +3,11 @@
 // The fleet state timeline (like Grafana's "state timeline"): one row per agent, its status over [from, to] as
 // coloured segments. Rows are virtualised, so 10,000 agents scroll smoothly; the right edge follows the clock.
 import Link from "next/link";
-import { memo, useEffect, useRef, useState } from "react";
+import { memo, useRef } from "react";
 import { AGENT_STATUSES, statusStyle } from "@/lib/status";
 import { formatAbsolute, formatClock, formatDuration } from "@/lib/time";
 import type { FleetTimelineAgent } from "@/lib/types";
+import { useScrollViewport } from "../use-scroll-viewport";
 
 const ROW_H = 20;
 const LABEL_W = 224;
@@ -41,33 +42,8 @@ interface Props {
 
 export function StateTimeline({ agents, from, to }: Props) {
   const scrollRef = useRef<HTMLDivElement>(null);
-  const [view, setView] = useState({ top: 0, height: 600, width: 1000 });
+  const view = useScrollViewport(scrollRef, { top: 0, height: 600, width: 1000 });
 
-  useEffect(() => {
-    const el = scrollRef.current;
-    if (!el) return;
-    let frame = 0;
-    const measure = () => {
-      frame = 0;
-      setView((v) =>
-        v.top === el.scrollTop && v.height === el.clientHeight && v.width === el.clientWidth
-          ? v
-          : { top: el.scrollTop, height: el.clientHeight, width: el.clientWidth },
-      );
-    };
-    const onScroll = () => {
-      if (!frame) frame = requestAnimationFrame(measure);
-    };
-    measure();
-    el.addEventListener("scroll", onScroll, { passive: true });
-    const ro = new ResizeObserver(onScroll);
-    ro.observe(el);
-    return () => {
-      el.removeEventListener("scroll", onScroll);
-      ro.disconnect();
-      if (frame) cancelAnimationFrame(frame);
-    };
-  }, []);
 
   const plotW = Math.max(200, view.width - LABEL_W - 12);
   const span = Math.max(1, to - from);
