@@ -8,6 +8,7 @@ export const QUEUES = {
   liveness: "lifecycle.liveness",
   templateSync: "gateway.templates.sync",
   gatewayProbe: "gateway.probe",
+  gatewaySettings: "gateway.settings",
 } as const;
 
 export interface ReconcileJobData {
@@ -44,7 +45,25 @@ export async function startQueue(opts: QueueOptions, onError: (err: Error) => vo
   // A sync run records every agent's result itself; a job that dies is marked failed, not retried (jobs/template-sync.ts).
   await boss.createQueue(QUEUES.templateSync, { retryLimit: 0, expireInSeconds: 3600 });
   await boss.createQueue(QUEUES.gatewayProbe, { retryLimit: 0, expireInSeconds: 120 });
+  // At most one queued and one running per gateway (singletonKey): a queued job reads every agent's settings when it
+  // runs, so any number of requests while it waits become one config write.
+  await boss.createQueue(QUEUES.gatewaySettings, { policy: "stately", retryLimit: 10, retryDelay: 5, retryBackoff: true, expireInSeconds: 120 });
   return boss;
+}
+
+export interface GatewaySettingsJobData {
+  gatewayId: string;
+}
+
+/** Agents that are provisioned close together share one settings write a moment later. */
+const GATEWAY_SETTINGS_DEBOUNCE_SECONDS = 1;
+
+/** Asks for the gateway-side settings of a gateway's agents to be brought up to date (jobs/gateway-settings.ts). */
+export async function requestGatewaySettings(boss: PgBoss, gatewayId: string, afterSeconds = GATEWAY_SETTINGS_DEBOUNCE_SECONDS): Promise<void> {
+  await boss.send(QUEUES.gatewaySettings, { gatewayId } satisfies GatewaySettingsJobData, {
+    singletonKey: gatewayId,
+    startAfter: afterSeconds,
+  });
 }
 
 /** Inserts the job through the caller's Prisma transaction: it commits or rolls back with the state change. */

@@ -1,6 +1,8 @@
-// "Sync templates" (SPEC §7): pushes the current template revision to every agent of a gateway, records a run with a
-// result per agent, and (on request) wakes the agents afterwards. It writes files only: it never reads anything back
-// from an agent, never touches lifecycle fields, and never cancels a cycle in progress.
+// "Sync templates": pushes the current template revision to every agent of a gateway, records a run with a result per
+// agent, and (on request) wakes the agents afterwards. It never touches lifecycle fields and never cancels a cycle in
+// progress. Where the runtime keeps the agent's token in a file (OpenClaw), the token found there is compared with the
+// stored hash; a token that drifted (edited, lost, another agent's) is replaced by a new one, delivered in the same
+// write, and only then stored. A token read back is never adopted.
 //
 // Events (the console depends on them):
 //   gateway.templates.sync.started                    {runId, total, wake, revision}
@@ -19,6 +21,7 @@ import type { LifecycleService } from "../server/lifecycle/service";
 import { gatewayUnreachableError } from "../server/gateways/probe";
 import { renderTemplates, templateContextOf, TEMPLATE_REVISION } from "../server/templates/render";
 import { QUEUES } from "./queue";
+import { checkAgentToken, issueAgentToken, parseAgentToken, rotateTokenColumns, type IssuedToken } from "../server/agents/tokens";
 
 export interface TemplateSyncJobData {
   runId: string;
@@ -35,12 +38,41 @@ export interface TemplateSyncDeps {
   callTimeoutMs?: number;
   /** Agents synced in parallel. */
   concurrency?: number;
+  /** How long a replaced token keeps working (AGENT_TOKEN_OVERLAP_SECONDS). */
+  tokenOverlapSeconds?: number;
 }
 
 /** A run still `running` after this long was abandoned by a dead worker; it no longer blocks a new one. */
 export const SYNC_RUN_STALE_MS = 60 * 60 * 1000;
 /** Agents in the middle of a cycle: a sync never wakes them (their cycle already does). */
 const IN_CYCLE = new Set(["provisioning", "updating", "waking", "deleting"]);
+/** Agents whose provisioning is writing their files (and a new token) right now. */
+const PROVISIONING = new Set(["provisioning", "updating"]);
+
+/** True when the token read from the agent's files is missing, not this agent's, or not one Mission Control accepts. */
+async function tokenRepairNeeded(db: Db, agentId: string, delivered: string | null): Promise<boolean> {
+  const parsed = delivered ? parseAgentToken(delivered) : null;
+  if (!parsed || parsed.agentId !== agentId) return true;
+  const stored = await db.agent.findUnique({
+    where: { id: agentId },
+    select: { tokenHash: true, previousTokenHash: true, previousTokenExpiresAt: true },
+  });
+  return !stored || !checkAgentToken(parsed.secretHash, stored, new Date()).ok;
+}
+
+/** After the new token reached the agent: it becomes current, and the one before it overlaps briefly. */
+async function storeDeliveredToken(db: Db, agentId: string, issued: IssuedToken, overlapSeconds: number): Promise<void> {
+  await db.$transaction(async (tx) => {
+    const current = await tx.agent.findUniqueOrThrow({
+      where: { id: agentId },
+      select: { tokenHash: true, tokenDelivered: true, previousTokenHash: true, previousTokenExpiresAt: true },
+    });
+    await tx.agent.update({
+      where: { id: agentId },
+      data: { ...rotateTokenColumns(current, issued, new Date(), overlapSeconds), tokenDelivered: true },
+    });
+  });
+}
 
 /** Creates the run and enqueues its job in one transaction: a run never exists without the job that completes it. */
 export async function startTemplateSync(
@@ -89,6 +121,7 @@ export async function runTemplateSync(deps: TemplateSyncDeps, job: TemplateSyncJ
       id: true,
       name: true,
       kind: true,
+      status: true,
       boardId: true,
       sessionKey: true,
       heartbeatIntervalSeconds: true,
@@ -126,6 +159,7 @@ export async function runTemplateSync(deps: TemplateSyncDeps, job: TemplateSyncJ
   let failed = 0;
   const syncOne = async (agent: (typeof agents)[number]) => {
     let error: string | null = null;
+    let tokenRepaired = false;
     try {
       if (gatewayProblem || !driver) throw new GatewayCallError(gatewayProblem ?? "no driver", "unreachable");
       const files = await renderTemplates(
@@ -145,14 +179,29 @@ export async function runTemplateSync(deps: TemplateSyncDeps, job: TemplateSyncJ
         heartbeatIntervalSeconds: agent.heartbeatIntervalSeconds,
         simulatorBehaviour: agent.simulatorBehaviour,
       };
-      await withTimeout(driver.syncTemplates(target, files), deps.callTimeoutMs ?? 10_000, "template sync");
+      const timeoutMs = deps.callTimeoutMs ?? 10_000;
+      if (driver.deliveredToken && !PROVISIONING.has(agent.status)) {
+        // The file holds the token: check it, and replace it if it drifted (see the top of this file).
+        const delivered = await withTimeout(driver.deliveredToken(target), timeoutMs, "reading the delivered token");
+        const repair = await tokenRepairNeeded(db, agent.id, delivered);
+        const issued = repair ? issueAgentToken(agent.id) : null;
+        await withTimeout(driver.syncTemplates(target, files, { token: issued?.token ?? delivered ?? undefined }), timeoutMs, "template sync");
+        if (issued) {
+          await storeDeliveredToken(db, agent.id, issued, deps.tokenOverlapSeconds ?? 600);
+          tokenRepaired = true;
+        }
+      } else if (driver.deliveredToken) {
+        // Its provisioning is writing the current templates and a new token right now: leave the files to it.
+      } else {
+        await withTimeout(driver.syncTemplates(target, files), timeoutMs, "template sync");
+      }
       // Only the revision: status, attempts, deadline and generation belong to the lifecycle.
       await db.agent.updateMany({ where: { id: agent.id }, data: { templateRevision: revision } });
     } catch (err) {
       error = describeGatewayError(err);
     }
     const ok = error === null;
-    await db.templateSyncResult.create({ data: { runId: run.id, agentId: agent.id, ok, error } });
+    await db.templateSyncResult.create({ data: { runId: run.id, agentId: agent.id, ok, error, tokenRepaired } });
     const counts = await db.templateSyncRun.update({
       where: { id: run.id },
       data: ok ? { succeeded: { increment: 1 } } : { failed: { increment: 1 } },
@@ -168,9 +217,9 @@ export async function runTemplateSync(deps: TemplateSyncDeps, job: TemplateSyncJ
       boardId: agent.boardId,
       actor: run.startedBy,
       message: ok
-        ? `Templates ${revision} synced to ${agent.name} (${done}/${total})`
+        ? `Templates ${revision} synced to ${agent.name} (${done}/${total})${tokenRepaired ? "; its token had drifted and was replaced" : ""}`
         : `Template sync to ${agent.name} failed (${done}/${total}): ${error}`,
-      data: { runId: run.id, done, total, ...(ok ? {} : { error }) },
+      data: { runId: run.id, done, total, ...(ok ? {} : { error }), ...(tokenRepaired ? { tokenRepaired } : {}) },
     });
     if (ok && run.wake) await wakeAfterSync(deps, agent.id, run.startedBy);
   };

@@ -11,6 +11,8 @@ import { QUEUES, type ReconcileJobData } from "./queue";
 import type { DriverFactory } from "../server/drivers";
 import { probeAllGateways, probeGateway } from "../server/gateways/probe";
 import { failTemplateSync, runTemplateSync, type TemplateSyncJobData } from "./template-sync";
+import { runGatewaySettings } from "./gateway-settings";
+import type { GatewaySettingsJobData } from "./queue";
 
 export interface WorkerDeps {
   boss: PgBoss;
@@ -24,6 +26,7 @@ export interface WorkerDeps {
   drivers: DriverFactory;
   baseUrl: () => string;
   queueSchema: string;
+  tokenOverlapSeconds?: number;
 }
 
 export interface WorkerHandle {
@@ -87,7 +90,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   // Template sync runs (jobs/template-sync.ts) and gateway probes (server/gateways/probe.ts).
   // Operator-triggered and periodic work: polled less often than the deadline-critical reconcile queue.
   await boss.work<TemplateSyncJobData>(QUEUES.templateSync, { pollingIntervalSeconds: Math.max(1, deps.pollSeconds), localConcurrency: 2 }, async ([job]) => {
-    const syncDeps = { db: deps.db, events, drivers: deps.drivers, lifecycle, logger, baseUrl: deps.baseUrl };
+    const syncDeps = { db: deps.db, events, drivers: deps.drivers, lifecycle, logger, baseUrl: deps.baseUrl, tokenOverlapSeconds: deps.tokenOverlapSeconds };
     try {
       await runTemplateSync(syncDeps, job.data);
     } catch (err) {
@@ -100,6 +103,9 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     const probeDeps = { db: deps.db, events, drivers: deps.drivers, logger };
     if (job.data?.gatewayId) await probeGateway(probeDeps, job.data.gatewayId);
     else await probeAllGateways(probeDeps);
+  });
+  await boss.work<GatewaySettingsJobData>(QUEUES.gatewaySettings, { pollingIntervalSeconds: deps.pollSeconds, localConcurrency: 2 }, async ([job]) => {
+    await runGatewaySettings({ db: deps.db, boss, drivers: deps.drivers, logger }, job.data);
   });
   const requestProbe = () =>
     boss
@@ -140,6 +146,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       await boss.offWork(QUEUES.liveness, { wait: true }).catch(() => undefined);
       await boss.offWork(QUEUES.templateSync, { wait: true }).catch(() => undefined);
       await boss.offWork(QUEUES.gatewayProbe, { wait: true }).catch(() => undefined);
+      await boss.offWork(QUEUES.gatewaySettings, { wait: true }).catch(() => undefined);
       await deps.db.queueWorker.delete({ where: { id: workerId } }).catch(() => undefined);
     },
   };

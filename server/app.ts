@@ -6,8 +6,8 @@ import { EventBus } from "./events/bus";
 import { logger as defaultLogger, type Logger } from "./logger";
 import { SocketPublisher, type Broadcaster, type Publisher } from "./realtime/publisher";
 import { SimulatorRuntime, type SimulatorTiming } from "./drivers/simulator";
-import { createDriverFactory, type DriverDependencies, type DriverFactory } from "./drivers";
-import { deviceIdentityLoader } from "./drivers/device-identity";
+import { createDriverFactory, gatewayDeviceTokens, type DriverDependencies, type DriverFactory } from "./drivers";
+import { deviceIdentityLoader } from "./drivers/openclaw";
 import { LifecycleService } from "./lifecycle/service";
 import { AgentAuthenticator } from "./agents/agent-auth";
 import { Authenticator } from "./auth/principal";
@@ -64,7 +64,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const publisher = opts.publisher ?? new SocketPublisher(() => broadcaster);
   const events = new EventBus(db, logger, publisher);
   const simulator = new SimulatorRuntime(opts.simulatorTiming);
-  const drivers = (opts.drivers ?? createDriverFactory)(simulator, { deviceIdentity: deviceIdentityLoader(db) });
+  const drivers = (opts.drivers ?? createDriverFactory)(simulator, {
+    deviceIdentity: deviceIdentityLoader(db),
+    deviceTokens: gatewayDeviceTokens(db),
+    openclawMinVersion: config.OPENCLAW_MIN_VERSION,
+  });
   const lifecycle = new LifecycleService({
     db,
     boss,
@@ -78,7 +82,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       maxWakeAttempts: config.MAX_WAKE_ATTEMPTS,
       heartbeatIntervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS,
       tokenOverlapSeconds: config.AGENT_TOKEN_OVERLAP_SECONDS,
-      gatewayCallTimeoutMs: 10_000,
+      gatewayCallTimeoutMs: 30_000,
       stuckProvisioningSeconds: 120,
       baseUrl: opts.baseUrl,
     },
@@ -129,6 +133,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         drivers,
         baseUrl: opts.baseUrl,
         queueSchema: config.QUEUE_SCHEMA,
+        tokenOverlapSeconds: config.AGENT_TOKEN_OVERLAP_SECONDS,
       });
       return app.worker;
     },

@@ -1,5 +1,6 @@
 // Every setting the product reads from the environment, with its default (documented in README.md).
 import { z } from "zod";
+import { DEFAULT_MIN_VERSION } from "./drivers/openclaw/protocol";
 
 const seconds = (fallback: number) => z.coerce.number().positive().default(fallback);
 const flag = (fallback: boolean) =>
@@ -17,6 +18,11 @@ const schema = z.object({
   HEARTBEAT_INTERVAL_SECONDS: seconds(60),
   LIVENESS_SWEEP_SECONDS: seconds(10),
   GATEWAY_PROBE_SECONDS: seconds(30),
+  /** Oldest OpenClaw release Mission Control provisions on (CalVer); older gateways are `incompatible`. */
+  OPENCLAW_MIN_VERSION: z
+    .string()
+    .regex(/^v?\d{4}\.\d{1,2}\.\d{1,2}(-\d+)?$/, "a CalVer version such as 2026.4.29")
+    .default(DEFAULT_MIN_VERSION),
   QUEUE_POLL_SECONDS: z.coerce.number().min(0.5).default(0.5),
   QUEUE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default("pgboss"),
   AGENT_TOKEN_OVERLAP_SECONDS: seconds(600),

@@ -53,7 +53,7 @@ async function testGateway(): Promise<{ url: string; requests: Recorded[]; reply
 }
 
 function connection(url: string, token: string | null = TOKEN): GatewayConnection {
-  return { id: "g1", name: "test-gw", driver: "http", url, tokenSecret: token, allowInsecureTls: false, disableDevicePairing: false };
+  return { id: "g1", name: "test-gw", driver: "http", url, tokenSecret: token, allowInsecureTls: false };
 }
 
 const agent: DriverAgent = {

@@ -37,7 +37,6 @@ export function GatewayForm({ gateway, onDone, onCancel }: Props) {
   const [clearToken, setClearToken] = useState(false);
   const [workspaceRoot, setWorkspaceRoot] = useState(gateway?.workspaceRoot ?? "");
   const [allowInsecureTls, setAllowInsecureTls] = useState(gateway?.allowInsecureTls ?? false);
-  const [disableDevicePairing, setDisableDevicePairing] = useState(gateway?.disableDevicePairing ?? false);
   const [deadline, setDeadline] = useState(gateway?.checkinDeadlineSeconds?.toString() ?? "");
   const [maxAttempts, setMaxAttempts] = useState(gateway?.maxWakeAttempts?.toString() ?? "");
   const [error, setError] = useState<string | null>(null);
@@ -59,7 +58,6 @@ export function GatewayForm({ gateway, onDone, onCancel }: Props) {
       name: name.trim(),
       workspaceRoot: workspaceRoot.trim() || undefined,
       allowInsecureTls: driver === "simulator" ? undefined : allowInsecureTls,
-      disableDevicePairing: driver === "openclaw" ? disableDevicePairing : undefined,
       checkinDeadlineSeconds: optionalInt(deadline),
       maxWakeAttempts: optionalInt(maxAttempts),
     };
@@ -153,10 +151,10 @@ export function GatewayForm({ gateway, onDone, onCancel }: Props) {
               <input type="checkbox" checked={allowInsecureTls} onChange={(e) => setAllowInsecureTls(e.target.checked)} /> Allow self-signed TLS certificates
             </label>
             {driver === "openclaw" ? (
-              <label className="flex items-center gap-1.5">
-                <input type="checkbox" checked={disableDevicePairing} onChange={(e) => setDisableDevicePairing(e.target.checked)} /> Device pairing disabled on this
-                gateway (no device signature)
-              </label>
+              <p className="text-xs text-slate-500 dark:text-slate-400">
+                On the same host (loopback) the gateway accepts Mission Control&apos;s device at once; from another host it asks for
+                approval once: the gateway page then shows the <code>openclaw devices approve</code> command to run.
+              </p>
             ) : null}
           </div>
         ) : null}

@@ -8,7 +8,6 @@ export const gatewayConnectionSelect = {
   url: true,
   tokenSecret: true,
   allowInsecureTls: true,
-  disableDevicePairing: true,
   workspaceRoot: true,
 } as const;
 
@@ -20,7 +19,6 @@ export function gatewayConnectionOf(row: {
   url: string | null;
   tokenSecret: string | null;
   allowInsecureTls: boolean;
-  disableDevicePairing: boolean;
   workspaceRoot: string | null;
 }): GatewayConnection {
   return {
@@ -30,7 +28,6 @@ export function gatewayConnectionOf(row: {
     url: row.url,
     tokenSecret: openSecret(row.tokenSecret),
     allowInsecureTls: row.allowInsecureTls,
-    disableDevicePairing: row.disableDevicePairing,
     workspaceRoot: row.workspaceRoot,
   };
 }

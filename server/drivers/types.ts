@@ -17,6 +17,8 @@ export interface ProvisionRequest {
   baseUrl: string;
   heartbeatUrl: string;
   files: Record<string, string>;
+  /** Aborted when the work is no longer wanted (timeout, or the cycle moved on): no further gateway write is made. */
+  signal?: AbortSignal;
 }
 
 export interface WakeRequest {
@@ -25,19 +27,38 @@ export interface WakeRequest {
   generation: number;
   deadlineAt: Date;
   message: string;
+  signal?: AbortSignal;
+}
+
+/** How the run a wake started ended, as far as the gateway reports it. */
+export type RunOutcome = { status: "ok" } | { status: "error"; error: string } | { status: "unknown" };
+
+export interface WakeReceipt {
+  /** Settles when the gateway reports the woken run's end, or `unknown` when it does not say in time. */
+  runOutcome?: Promise<RunOutcome>;
 }
 
 export interface ProbeResult {
   version: string | null;
+  /** The gateway protocol the connection negotiated (OpenClaw). */
+  protocol?: number;
 }
 
 export interface GatewayDriver {
   provision(req: ProvisionRequest): Promise<void>;
-  wake(req: WakeRequest): Promise<void>;
+  wake(req: WakeRequest): Promise<WakeReceipt | void>;
   resetSession(agent: DriverAgent): Promise<void>;
-  syncTemplates(agent: DriverAgent, files: Record<string, string>): Promise<void>;
+  /** Writes the current templates; `token` replaces the agent's delivered token where the runtime keeps it in a file. */
+  syncTemplates(agent: DriverAgent, files: Record<string, string>, opts?: { token?: string }): Promise<void>;
   deleteAgent(agent: DriverAgent): Promise<void>;
   probe(): Promise<ProbeResult>;
+  /**
+   * The token the agent was given, read back from its files (runtimes that keep it in a file). Only ever compared
+   * with the stored hash, never adopted.
+   */
+  deliveredToken?(agent: DriverAgent): Promise<string | null>;
+  /** Gateway-side settings of many agents at once (OpenClaw: one config patch); see jobs/gateway-settings.ts. */
+  applyAgentSettings?(agents: Pick<DriverAgent, "id" | "heartbeatIntervalSeconds">[]): Promise<{ patched: boolean }>;
 }
 
 export interface GatewayConnection {
@@ -48,16 +69,33 @@ export interface GatewayConnection {
   /** Decrypted gateway token. */
   tokenSecret: string | null;
   allowInsecureTls: boolean;
-  disableDevicePairing: boolean;
   /** Where the gateway keeps agent workspaces (openclaw); a default under the gateway user's home when unset. */
   workspaceRoot?: string | null;
+}
+
+export type GatewayErrorKind =
+  | "unreachable"
+  | "auth"
+  | "protocol"
+  | "timeout"
+  | "not_found"
+  | "incompatible"
+  /** The gateway asked to try again later (a rate limit, or still starting): not a failure of the agent. */
+  | "rate_limited";
+
+export interface GatewayErrorDetails {
+  /** rate_limited: how long the gateway asked to wait. */
+  retryAfterMs?: number;
+  /** auth: the gateway's pending pairing request for Mission Control's device (`openclaw devices approve <id>`). */
+  pairingRequestId?: string;
 }
 
 /** A failed gateway call; `message` is shown to operators, so it never contains a secret. */
 export class GatewayCallError extends Error {
   constructor(
     message: string,
-    readonly kind: "unreachable" | "auth" | "protocol" | "timeout" | "not_found" | "incompatible" = "protocol",
+    readonly kind: GatewayErrorKind = "protocol",
+    readonly details: GatewayErrorDetails = {},
   ) {
     super(message);
     this.name = "GatewayCallError";

@@ -5,6 +5,8 @@ export const EVENT_NAMES = [
   "lifecycle.provision.failed",
   "lifecycle.wake.sent",
   "lifecycle.wake.failed",
+  // Beyond the original contract: the gateway reported that the run a delivered wake started failed.
+  "lifecycle.run.failed",
   "lifecycle.queue.enqueued",
   "queue.worker.success",
   "queue.worker.failed",

@@ -50,15 +50,19 @@ export async function probeGateway(deps: ProbeDeps, gatewayId: string): Promise<
 
   let to: GatewayStatusName;
   let version: string | null = null;
+  let protocol: number | null = null;
   let error: string | null = null;
+  let pairingRequestId: string | null = null;
   try {
     const driver = deps.drivers(gatewayConnectionOf(row));
     const result = await withTimeout(driver.probe(), deps.timeoutMs ?? PROBE_TIMEOUT_MS, "probe");
     to = "reachable";
     version = result.version;
+    protocol = result.protocol ?? null;
   } catch (err) {
     error = describeGatewayError(err);
     to = err instanceof GatewayCallError && err.kind === "incompatible" ? "incompatible" : "unreachable";
+    if (err instanceof GatewayCallError) pairingRequestId = err.details.pairingRequestId ?? null;
   }
   const now = (deps.clock ?? (() => new Date()))();
 
@@ -72,6 +76,9 @@ export async function probeGateway(deps: ProbeDeps, gatewayId: string): Promise<
       data: {
         status: to,
         lastError: error,
+        // The pending pairing request to approve on the gateway, until a connection succeeds.
+        pairingRequestId,
+        ...(protocol !== null ? { protocolVersion: protocol } : {}),
         // An incompatible gateway did answer; an unreachable one keeps its last contact and last known version.
         ...(to !== "unreachable" ? { lastContactAt: now } : {}),
         ...(version !== null ? { runtimeVersion: version } : {}),

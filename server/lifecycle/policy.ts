@@ -36,6 +36,8 @@ export type LifecycleInput =
   | { type: "wake_due"; generation: number; provisionError?: string }
   /** The gateway call that delivers the wake failed. */
   | { type: "wake_failed"; generation: number; attempt: number; error: string }
+  /** The wake was delivered, but the gateway reports that the run it started failed (e.g. no model provider). */
+  | { type: "run_failed"; generation: number; attempt: number; error: string }
   /** A valid heartbeat from the agent. */
   | { type: "heartbeat" }
   /** The delayed reconcile job of an attempt fired. */
@@ -61,6 +63,8 @@ export type LifecycleAction =
   /** Run the gateway driver's provisioning for this generation, then feed back `wake_due`. */
   | { type: "provision"; generation: number }
   | { type: "insert_attempt"; generation: number; attempt: number; sentAt: Date; deadlineAt: Date }
+  /** Record on the attempt what the gateway said about the run the wake started. */
+  | { type: "record_run_error"; generation: number; attempt: number; error: string }
   /** Resolve the attempt if it is still pending. */
   | { type: "resolve_attempt"; generation: number; attempt: number; outcome: Exclude<WakeOutcome, "pending">; at: Date; error?: string }
   /** Delayed reconcile job, enqueued in the same transaction as the state change. */
@@ -172,6 +176,29 @@ function wakeFailed(state: LifecycleState, input: Extract<LifecycleInput, { type
       }),
     ],
   };
+}
+
+/**
+ * The agent will not check in from this run: the gateway's words become the error the operator sees. A run of an
+ * earlier attempt of this cycle may report late (a gateway can take longer than the deadline to give up on a run);
+ * it still names the cause, also of a cycle that has just ended offline for want of a check-in.
+ */
+function runFailed(state: LifecycleState, input: Extract<LifecycleInput, { type: "run_failed" }>, config: PolicyConfig): Transition {
+  if (input.generation !== state.lifecycleGeneration) return unchanged(state);
+  const cause = `agent run failed on the gateway: ${input.error}`;
+  const record: LifecycleAction[] = [
+    { type: "record_run_error", generation: input.generation, attempt: input.attempt, error: input.error },
+    emit("lifecycle.run.failed", `Wake ${input.attempt} reached the gateway, but the agent's run failed: ${input.error}`, {
+      attempt: input.attempt,
+      data: { error: input.error },
+    }),
+  ];
+  if (state.status === "waking") return { state: { ...state, lastProvisionError: cause }, actions: record };
+  if (state.status === "offline" && state.statusReason === REASON_MAX_WAKE_ATTEMPTS && !state.lastProvisionError?.includes(cause)) {
+    const reason = noCheckinMessage(state.wakeAttempts, config.checkinDeadlineSeconds, cause);
+    return { state: { ...state, lastProvisionError: reason }, actions: record };
+  }
+  return unchanged(state, record.slice(0, 1));
 }
 
 function heartbeat(state: LifecycleState, now: Date): Transition {
@@ -349,6 +376,8 @@ function decide(state: LifecycleState, input: LifecycleInput, now: Date, config:
       return wakeDue(state, input, now, config);
     case "wake_failed":
       return wakeFailed(state, input, now);
+    case "run_failed":
+      return runFailed(state, input, config);
     case "heartbeat":
       return heartbeat(state, now);
     case "liveness_check":

@@ -7,10 +7,10 @@ import type { EventBus, EventInput, StoredEvent } from "../events/bus";
 import type { Logger } from "../logger";
 import type { Publisher } from "../realtime/publisher";
 import type { DriverFactory } from "../drivers";
-import type { DriverAgent, GatewayConnection } from "../drivers/types";
+import type { DriverAgent, GatewayConnection, RunOutcome, WakeReceipt } from "../drivers/types";
 import { GatewayCallError, describeGatewayError, withTimeout } from "../drivers/types";
 import { gatewayUnreachableError } from "../gateways/probe";
-import { enqueueReconcile, type ReconcileJobData } from "../../jobs/queue";
+import { enqueueReconcile, requestGatewaySettings, type ReconcileJobData } from "../../jobs/queue";
 import { agentViewSelect, toAgentView, type AgentView } from "../agents/view";
 import { issueAgentToken, rotateTokenColumns } from "../agents/tokens";
 import { renderTemplates, TEMPLATE_REVISION } from "../templates/render";
@@ -331,6 +331,12 @@ export class LifecycleService {
               data: { agentId, generation: action.generation, attempt: action.attempt, sentAt: action.sentAt, deadlineAt: action.deadlineAt },
             });
             break;
+          case "record_run_error":
+            await tx.wakeAttempt.updateMany({
+              where: { agentId, generation: action.generation, attempt: action.attempt },
+              data: { runError: action.error },
+            });
+            break;
           case "resolve_attempt":
             await tx.wakeAttempt.updateMany({
               where: { agentId, generation: action.generation, attempt: action.attempt, outcome: "pending" },
@@ -418,10 +424,19 @@ export class LifecycleService {
       });
       const driver = this.deps.drivers(gatewayConnection(agent));
       await withTimeout(
-        driver.provision({ agent: driverAgent(agent), token: issued.token, baseUrl, heartbeatUrl, files }),
+        driver.provision({
+          agent: driverAgent(agent),
+          token: issued.token,
+          baseUrl,
+          heartbeatUrl,
+          files,
+          signal: AbortSignal.timeout(settings.gatewayCallTimeoutMs),
+        }),
         settings.gatewayCallTimeoutMs,
         "provision",
       );
+      // Gateway-side settings (OpenClaw's config) go in one batched job per gateway, never one write per agent.
+      if (driver.applyAgentSettings) await requestGatewaySettings(this.deps.boss, agent.gatewayId);
       await this.deps.db.agent.updateMany({
         where: { id: agent.id, tokenHash: issued.hash },
         data: { tokenDelivered: true, provisionedGeneration: generation, templateRevision: TEMPLATE_REVISION },
@@ -455,22 +470,25 @@ export class LifecycleService {
             generation,
             deadlineAt,
             message: wakeMessage(attempt, config.maxWakeAttempts, deadlineAt),
+            signal: AbortSignal.timeout(this.deps.settings.gatewayCallTimeoutMs),
           }),
           this.deps.settings.gatewayCallTimeoutMs,
           "wake",
         );
       };
       try {
+        let receipt: WakeReceipt | void;
         try {
-          await wake();
+          receipt = await wake();
         } catch (err) {
           // The gateway lost the agent (it restarted, or another process provisioned it): provision again, then retry.
           if (!(err instanceof GatewayCallError && err.kind === "not_found")) throw err;
           const provisionError = await this.provisionOnGateway(agent, generation);
           if (provisionError !== undefined) throw new GatewayCallError(provisionError);
-          await wake();
+          receipt = await wake();
         }
         await this.deps.events.emit({ ...ids, event: "lifecycle.wake.sent", message: `Wake ${attempt}/${config.maxWakeAttempts} sent; check-in due by ${deadlineAt.toISOString()}` });
+        if (receipt?.runOutcome) this.track(this.recordRunOutcome(agentId, generation, attempt, receipt.runOutcome));
         return;
       } catch (err) {
         error = describeGatewayError(err);
@@ -478,6 +496,14 @@ export class LifecycleService {
     }
     const result = await this.step(agentId, { type: "wake_failed", generation, attempt, error }, null);
     await this.afterCommit(agentId, result);
+  }
+
+  /** The gateway's word on the woken run: a failure is the reason the agent will not check in. */
+  private async recordRunOutcome(agentId: string, generation: number, attempt: number, outcome: Promise<RunOutcome>): Promise<void> {
+    const result = await outcome;
+    if (result.status !== "error") return;
+    const step = await this.step(agentId, { type: "run_failed", generation, attempt, error: result.error }, null);
+    await this.afterCommit(agentId, step);
   }
 
   private async removeAgent(agentId: string): Promise<void> {

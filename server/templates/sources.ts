@@ -1,16 +1,22 @@
-// The template set (SPEC §7). Editing any text here changes TEMPLATE_REVISION, which marks agents on older revisions
-// as stale until their gateway's templates are synced. Variables: agent.{id,name,kind,sessionKey,
-// heartbeatIntervalSeconds}, gateway.name, board.name ("" without a board), heartbeatUrl, baseUrl — anything else is
-// a render error. The agent's token is never written into a file: the gateway gives it to the agent as the
-// environment variable MC_AGENT_TOKEN.
+// The template set. Editing any text here changes TEMPLATE_REVISION, which marks agents on older revisions as stale
+// until their gateway's templates are synced. Variables: agent.{id,name,kind,sessionKey,heartbeatIntervalSeconds},
+// gateway.name, board.name ("" without a board), heartbeatUrl, baseUrl — anything else is a render error.
+//
+// One source for every runtime: the check-in instructions live in AGENTS.md, the one file every runtime accepts
+// (current OpenClaw refuses HEARTBEAT.md and TOOLS.md; drivers write only the files their gateway accepts). The agent's
+// token is never part of a template: where the runtime has no per-agent environment (OpenClaw), the driver appends it
+// to AGENTS.md in a marked section (server/drivers/openclaw/token-file.ts); an HTTP runtime gets it in the provision
+// request and hands it to the agent as the environment variable MC_AGENT_TOKEN.
 const checkIn = `Check in **immediately** after every wake or bootstrap, before any other work:
 
     curl -fsS -X POST {{ heartbeatUrl }} -H "X-Agent-Token: $MC_AGENT_TOKEN"
 
-Your token is in the environment variable \`MC_AGENT_TOKEN\`; send it in the \`X-Agent-Token\` header (or as
-\`Authorization: Bearer <token>\`). The answer tells you when to check in next (\`nextHeartbeatSeconds\`, currently
-{{ agent.heartbeatIntervalSeconds }}): keep checking in at that interval while you run. Until you check in, Mission
-Control shows you as not started, and after a few unanswered wakes as offline.
+\`$MC_AGENT_TOKEN\` stands for your Mission Control agent token: the value after \`MC_AGENT_TOKEN=\` in the section
+"Your Mission Control agent token" at the end of AGENTS.md (or the environment variable \`MC_AGENT_TOKEN\` where your
+runtime sets one). Send it in the \`X-Agent-Token\` header (or as \`Authorization: Bearer <token>\`). The answer tells you
+when to check in next (\`nextHeartbeatSeconds\`, currently {{ agent.heartbeatIntervalSeconds }}): keep checking in at that
+interval while you run. Until you check in, Mission Control shows you as not started, and after a few unanswered wakes
+as offline.
 
 - \`401\`: your token is wrong or revoked. Tell your operator; do not retry in a loop.
 - \`429\`: wait for the \`Retry-After\` seconds, then check in again.
@@ -20,7 +26,11 @@ export const TEMPLATE_SOURCES: Record<string, string> = {
   "AGENTS.md": `# {{ agent.name }}
 
 You are {{ agent.name }} ({{ agent.kind }}) on gateway {{ gateway.name }}{% if board.name != "" %}, board {{ board.name }}{% endif %}.
-Mission Control at {{ baseUrl }} provisions and wakes you. **Read HEARTBEAT.md first and check in before anything else.**
+Mission Control at {{ baseUrl }} provisions and wakes you.
+
+## Check in with Mission Control
+
+${checkIn}
 
 {% case agent.kind %}{% when "gateway_main" %}## Your role: gateway main
 
@@ -37,15 +47,17 @@ is done or blocked.
 {% endcase %}
 ## Files
 
-- HEARTBEAT.md: how and when to check in.
-- TOOLS.md: the Mission Control endpoints you may call.
+- AGENTS.md (this file): your role, how to check in, and your Mission Control token.
 - IDENTITY.md, SOUL.md, USER.md, MEMORY.md: who you are, how you work, who you serve, what you remember.
+- HEARTBEAT.md and TOOLS.md, where your runtime keeps them: the same check-in, and the Mission Control endpoints.
 `,
   "HEARTBEAT.md": `# Heartbeat
 
 ${checkIn}
 `,
   "TOOLS.md": `# Tools
+
+Your token (\`$MC_AGENT_TOKEN\`) is described in AGENTS.md, under "Check in with Mission Control".
 
 - Heartbeat API: \`POST {{ heartbeatUrl }}\` with header \`X-Agent-Token: $MC_AGENT_TOKEN\`. Optional JSON body
   \`{"status": "online" | "busy", "note": "<up to 500 characters>"}\`.

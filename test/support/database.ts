@@ -8,11 +8,11 @@
  * `kill $(head -1 .data/test-postgres/postmaster.pid)`.
  */
 import { randomBytes } from "node:crypto";
-import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { startEmbeddedPostgres } from "../../server/db/embedded";
 import { applyMigrations } from "../../server/db/migrate";
+import { withFileLock } from "./file-lock";
 
 const LOCAL_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
 const EMBEDDED_PORT = 54330;
@@ -37,45 +37,15 @@ async function answers(url: string, timeoutMs = 1000): Promise<boolean> {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Start (or join) the shared embedded test server; one process starts it while the others wait. */
 async function embeddedServer(): Promise<string> {
-  const root = process.cwd();
-  const dataDir = path.join(root, ".data", "test-postgres");
-  const lockFile = `${dataDir}.lock`;
-  fs.mkdirSync(path.dirname(dataDir), { recursive: true });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (await answers(EMBEDDED_URL, 500)) return EMBEDDED_URL;
-    let fd: number;
-    try {
-      fd = fs.openSync(lockFile, "wx");
-    } catch {
-      const holder = Number.parseInt(fs.readFileSync(lockFile, "utf8") || "0", 10);
-      if (holder && !alive(holder)) fs.rmSync(lockFile, { force: true }); // left by a killed process
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the embedded test PostgreSQL (${lockFile})`);
-      await new Promise((r) => setTimeout(r, 200));
-      continue;
-    }
-    try {
-      fs.writeSync(fd, String(process.pid));
-      fs.closeSync(fd);
-      if (!(await answers(EMBEDDED_URL, 500))) {
-        await startEmbeddedPostgres({ dataDir, port: EMBEDDED_PORT, detached: true });
-      }
-      return EMBEDDED_URL;
-    } finally {
-      fs.rmSync(lockFile, { force: true });
-    }
-  }
+  const dataDir = path.join(process.cwd(), ".data", "test-postgres");
+  await withFileLock(
+    `${dataDir}.lock`,
+    { timeoutMs: 60_000, what: "the embedded test PostgreSQL", done: () => answers(EMBEDDED_URL, 500) },
+    () => startEmbeddedPostgres({ dataDir, port: EMBEDDED_PORT, detached: true }).then(() => undefined),
+  );
+  return EMBEDDED_URL;
 }
 
 let serverUrl: Promise<string> | undefined;

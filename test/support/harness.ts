@@ -22,7 +22,6 @@ export interface Harness {
     url?: string;
     token?: string;
     allowInsecureTls?: boolean;
-    disableDevicePairing?: boolean;
   }): Promise<string>;
   agent(gatewayId: string, behaviour: SimulatorBehaviour, name?: string): Promise<string>;
 }
@@ -82,7 +81,6 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
           url: g.url,
           tokenSecret: sealSecret(g.token),
           allowInsecureTls: g.allowInsecureTls ?? false,
-          disableDevicePairing: g.disableDevicePairing ?? false,
         },
       });
       return row.id;

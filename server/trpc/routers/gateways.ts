@@ -19,9 +19,10 @@ export const gatewayViewSelect = {
   url: true,
   workspaceRoot: true,
   allowInsecureTls: true,
-  disableDevicePairing: true,
+  pairingRequestId: true,
   status: true,
   runtimeVersion: true,
+  protocolVersion: true,
   lastContactAt: true,
   lastError: true,
   checkinDeadlineSeconds: true,
@@ -49,7 +50,6 @@ const gatewayUpdateInput = z
     token: z.string().min(1).max(4096).nullable().optional(),
     workspaceRoot: z.string().trim().max(500).nullable().optional(),
     allowInsecureTls: z.boolean().optional(),
-    disableDevicePairing: z.boolean().optional(),
     checkinDeadlineSeconds: z.number().int().min(1).max(3600).nullable().optional(),
     maxWakeAttempts: z.number().int().min(1).max(20).nullable().optional(),
   })
@@ -72,7 +72,6 @@ const gatewayInput = z
     token: z.string().min(1).max(4096).optional(),
     workspaceRoot: z.string().trim().max(500).optional(),
     allowInsecureTls: z.boolean().optional(),
-    disableDevicePairing: z.boolean().optional(),
     checkinDeadlineSeconds: z.number().int().min(1).max(3600).optional(),
     maxWakeAttempts: z.number().int().min(1).max(20).optional(),
   })
@@ -145,8 +144,10 @@ export const gatewaysRouter = router({
     if (token !== undefined) data.tokenSecret = sealSecret(token);
     const changed = [...Object.keys(data).filter((k) => k !== "tokenSecret"), ...(token !== undefined ? [token === null ? "token cleared" : "token"] : [])];
     // New connection settings invalidate what the last probe found (and end the fail-fast of an unreachable gateway).
-    const connectionChanged = ["url", "tokenSecret", "allowInsecureTls", "disableDevicePairing"].some((k) => k in data);
+    const connectionChanged = ["url", "tokenSecret", "allowInsecureTls"].some((k) => k in data);
     if (connectionChanged) Object.assign(data, { status: "unknown", lastError: null });
+    // A device token and a pairing request belong to the gateway at the old URL.
+    if ("url" in data && data.url !== current.url) Object.assign(data, { deviceTokenSecret: null, pairingRequestId: null });
     await ctx.app.db.gateway.update({ where: { id: gatewayId }, data });
     if (connectionChanged) {
       await ctx.app.boss.send(QUEUES.gatewayProbe, { gatewayId }).catch((err) => ctx.app.logger.warn({ err: String(err) }, "could not schedule a gateway probe"));

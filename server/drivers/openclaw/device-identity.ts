@@ -2,10 +2,10 @@
 // the database (single DeviceIdentity row, private key sealed with MC_SECRET_KEY) so that every web and worker
 // process signs as the same, once-paired device. Creation is atomic: concurrent first starts agree on one key.
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from "node:crypto";
-import type { Db } from "../db/prisma";
-import { openSecret, sealSecret } from "../secrets/crypto";
-import { base64url, deviceIdOf, rawEd25519PublicKey } from "./openclaw-protocol";
-import { GatewayCallError } from "./types";
+import type { Db } from "../../db/prisma";
+import { openSecret, sealSecret } from "../../secrets/crypto";
+import { base64url, deviceIdOf, rawEd25519PublicKey } from "./protocol";
+import { GatewayCallError } from "../types";
 
 /** The primary key of the one DeviceIdentity row. */
 export const DEVICE_IDENTITY_ROW = "default";

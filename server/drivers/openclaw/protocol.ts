@@ -1,16 +1,32 @@
-// OpenClaw gateway protocol v3 (SPEC §6): frames, the device-signature payload, CalVer versions and the error texts
-// the gateway is known to use. Shared by the driver and the fake gateway of the test suite.
+// The OpenClaw gateway protocol, versions 3 (OpenClaw 2026.4) and 4 (2026.6 and later): frames, the device-signature
+// payload and CalVer versions. Shared by the driver and the fake gateway of the test suite. What real gateways answer is
+// described in docs/openclaw.md and kept honest by the interop suite (test/interop).
 import { createHash, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
 import os from "node:os";
 
-export const PROTOCOL_VERSION = 3;
+/** The protocol range Mission Control offers at `connect`; the gateway's hello says which one it chose. */
+export const PROTOCOL_MIN = 3;
+export const PROTOCOL_MAX = 4;
 export const OPERATOR_ROLE = "operator";
 export const OPERATOR_SCOPES = ["operator.read", "operator.admin", "operator.approvals", "operator.pairing"] as const;
 export const CLIENT_VERSION = "1.0.0";
-/** Client ids and modes the gateway knows: a paired backend device, or the control UI without a device. */
+/** Mission Control connects as a backend client with a device identity (a paired device once remote). */
 export const BACKEND_CLIENT = { id: "gateway-client", mode: "backend" } as const;
-export const CONTROL_UI_CLIENT = { id: "openclaw-control-ui", mode: "ui" } as const;
-export const DEFAULT_MIN_VERSION = "2026.2.9";
+/** The oldest OpenClaw release the interop suite runs against (test/interop/openclaw-runtime.ts). */
+export const DEFAULT_MIN_VERSION = "2026.4.29";
+/** What provisioning, waking and deleting need; a gateway whose hello lists methods without one of them is incompatible. */
+export const REQUIRED_METHODS = [
+  "agents.create",
+  "agents.update",
+  "agents.delete",
+  "agents.files.get",
+  "agents.files.set",
+  "config.get",
+  "config.patch",
+  "sessions.reset",
+  "sessions.patch",
+  "chat.send",
+] as const;
 
 export interface RequestFrame {
   type: "req";
@@ -24,7 +40,16 @@ export interface ResponseFrame {
   id: string;
   ok: boolean;
   payload?: unknown;
-  error?: { code?: string; message?: string; details?: unknown };
+  error?: GatewayErrorShape;
+}
+
+export interface GatewayErrorShape {
+  code?: string;
+  message?: string;
+  details?: unknown;
+  /** Set on transient refusals (rate limits, start-up): the request may be sent again after `retryAfterMs`. */
+  retryable?: boolean;
+  retryAfterMs?: number;
 }
 
 export interface EventFrame {
@@ -48,7 +73,7 @@ export interface ConnectParams {
   scopes: string[];
   client: { id: string; version: string; platform: string; mode: string };
   device?: DeviceProof;
-  auth?: { token: string };
+  auth?: { token?: string; deviceToken?: string };
 }
 
 /** Parses one frame; null for anything that is not a JSON object with a known `type` (legacy responses included). */
@@ -149,12 +174,6 @@ export function compareCalVer(a: CalVer, b: CalVer): number {
   return a.year - b.year || a.month - b.month || a.day - b.day || a.rev - b.rev;
 }
 
-/** OPENCLAW_MIN_VERSION, or the default when unset or not CalVer. */
-export function minimumVersion(env: Record<string, string | undefined> = process.env): string {
-  const fromEnv = env.OPENCLAW_MIN_VERSION?.trim();
-  return fromEnv && parseCalVer(fromEnv) ? fromEnv : DEFAULT_MIN_VERSION;
-}
-
 /** Null when `version` is supported, else the reason (shown to operators). */
 export function incompatibility(version: string | null, minimum: string): string | null {
   if (!version) return `unable to determine the gateway version (OpenClaw ${minimum} or later is required)`;
@@ -164,13 +183,3 @@ export function incompatibility(version: string | null, minimum: string): string
   if (min && compareCalVer(parsed, min) < 0) return `gateway runs OpenClaw ${version}, below the minimum ${minimum}: upgrade the gateway`;
   return null;
 }
-
-// ---- error texts ------------------------------------------------------------------------------------------------
-
-export const isMissingAgentText = (m: string) =>
-  /unknown agent|no such agent|agent does not exist|agent .*not found|not found.*agent/i.test(m);
-export const isMissingSessionText = (m: string) => /not found|unknown session|no such session|session does not exist/i.test(m);
-export const isAlreadyExistsText = (m: string) => /already|exist|duplicate|conflict/i.test(m);
-export const isPairingText = (m: string) => /pairing|not paired|unpaired|device .*(not approved|pending|unknown)|approve/i.test(m);
-export const isAuthText = (m: string) =>
-  /unauthori[sz]ed|forbidden|auth|token|signature|missing scope|scope|origin|device identity|platform|permission|denied/i.test(m);
