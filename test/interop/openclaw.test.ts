@@ -18,6 +18,7 @@ import { TOKEN_MARKER } from "../../server/drivers/openclaw/token-file";
 import { OPENCLAW_TESTED_VERSIONS, nonLoopbackAddress, startRealGateway, type RealGateway } from "./openclaw-runtime";
 import { startWsRecorder, type WsRecorder } from "./ws-recorder";
 import { checkInInstructions, followCheckIn, readWorkspaceFile } from "./agent-files";
+import { runOpenClawScenario, type Recording } from "../contract/openclaw-scenario";
 
 const DEADLINE_SECONDS = 20;
 const MAX_WAKES = 2;
@@ -237,6 +238,17 @@ for (const version of OPENCLAW_TESTED_VERSIONS) {
       await waitFor(async () => (configEntry(worker.id) ? null : true), 10_000, "agent gone from the gateway config");
       const deletes = rec.exchanges("agents.delete").filter((x) => (x.request.params as { agentId: string }).agentId === `mc-${worker.id}`);
       assert.ok(deletes.some((x) => x.response?.ok), JSON.stringify(deletes));
+    });
+
+    test("the exchanges Mission Control relies on are as recorded for this release (the fake is checked against the same recording)", async () => {
+      const file = path.join("test", "contract", "recordings", `openclaw-${version}.json`);
+      const steps = await runOpenClawScenario({ url: gw.url, token: gw.token });
+      if (process.env.OPENCLAW_RECORD === "1") {
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, `${JSON.stringify({ version, steps } satisfies Recording, null, 2)}\n`);
+      }
+      const recorded = JSON.parse(fs.readFileSync(file, "utf8")) as Recording;
+      assert.deepEqual(steps, recorded.steps, `OpenClaw ${version} no longer answers as recorded in ${file} (re-record with OPENCLAW_RECORD=1 after checking the driver)`);
     });
 
     test("from a remote address the device must be approved: the gateway page shows the command; once approved it connects and keeps its device token", async () => {

@@ -226,7 +226,13 @@ export interface HandshakeOptions {
   platform: string;
   timeoutMs: number;
   challengeWaitMs: number;
+  /** Defaults to PROTOCOL_MIN..PROTOCOL_MAX (the contract tests offer narrower ranges). */
+  protocolRange?: { min: number; max: number };
 }
+
+export type HandshakeResult =
+  | { ok: true; hello: Hello; raw: unknown; challenged: boolean }
+  | { ok: false; error: GatewayErrorShape; challenged: boolean };
 
 export function parseHello(payload: unknown): Hello {
   const hello = (payload ?? {}) as {
@@ -247,7 +253,7 @@ export function parseHello(payload: unknown): Hello {
 }
 
 /** Sends `connect` (after the optional challenge) and returns the hello, or the gateway's refusal as GatewayErrorShape. */
-export async function handshake(socket: GatewaySocket, opts: HandshakeOptions): Promise<{ ok: true; hello: Hello } | { ok: false; error: GatewayErrorShape }> {
+export async function handshake(socket: GatewaySocket, opts: HandshakeOptions): Promise<HandshakeResult> {
   // Wait (briefly) for the challenge; other events before it (e.g. health) are skipped.
   let nonce: string | undefined;
   const challengeDeadline = Date.now() + opts.challengeWaitMs;
@@ -275,8 +281,8 @@ export async function handshake(socket: GatewaySocket, opts: HandshakeOptions): 
     nonce,
   });
   const params: ConnectParams = {
-    minProtocol: PROTOCOL_MIN,
-    maxProtocol: PROTOCOL_MAX,
+    minProtocol: opts.protocolRange?.min ?? PROTOCOL_MIN,
+    maxProtocol: opts.protocolRange?.max ?? PROTOCOL_MAX,
     role: OPERATOR_ROLE,
     scopes: [...OPERATOR_SCOPES],
     client: { id: BACKEND_CLIENT.id, version: CLIENT_VERSION, platform: opts.platform, mode: BACKEND_CLIENT.mode },
@@ -291,6 +297,7 @@ export async function handshake(socket: GatewaySocket, opts: HandshakeOptions): 
   const token = opts.gatewayToken ?? opts.deviceToken;
   if (token) params.auth = { token, ...(opts.deviceToken ? { deviceToken: opts.deviceToken } : {}) };
   const res = await socket.request("connect", params, opts.timeoutMs);
-  if (!res.ok) return { ok: false, error: res.error ?? { message: "connect refused" } };
-  return { ok: true, hello: parseHello(res.payload) };
+  const challenged = nonce !== undefined;
+  if (!res.ok) return { ok: false, error: res.error ?? { message: "connect refused" }, challenged };
+  return { ok: true, hello: parseHello(res.payload), raw: res.payload, challenged };
 }
