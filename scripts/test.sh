@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `npm test`: every unit and integration test (node:test; real PostgreSQL and pg-boss), then the end-to-end tests
-# (Playwright driving Chromium against the real server). `npm test -- unit` runs only the first part.
+# `npm test`: static checks, then the unit, integration and contract tests (node:test; real PostgreSQL and pg-boss),
+# the interop tests against real OpenClaw gateways (installed from the npm registry into .cache/openclaw on first use),
+# and the end-to-end tests (Playwright driving Chromium against the real server).
+# `npm test -- unit` runs only the first part, `npm test -- interop` only the interop tests, `npm test -- e2e` only e2e.
 # Prints one plain "N passed, N failed" line per runner.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -10,18 +12,30 @@ status=0
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 
+# Runs node:test over the given files and prints its summary as "<label>: N passed, N failed".
+node_tests() {
+  local label="$1" concurrency="$2"
+  shift 2
+  node --import tsx --test --test-concurrency="$concurrency" "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local pass fail
+  pass=$(grep -E '^# pass [0-9]+' "$log" | tail -1 | awk '{print $3}')
+  fail=$(grep -E '^# fail [0-9]+' "$log" | tail -1 | awk '{print $3}')
+  echo "$label: ${pass:-0} passed, ${fail:-0} failed"
+  if [ "$rc" -ne 0 ] || [ -z "$pass" ] || [ "${pass}" = "0" ]; then status=1; fi
+}
+
 # Static checks first: a type error or lint error fails the run.
-if [ "$what" != "e2e" ]; then
+if [ "$what" = "all" ] || [ "$what" = "unit" ]; then
   npx prisma generate >/dev/null && npx tsc --noEmit -p . && npx eslint . || { echo "static checks failed"; status=1; }
+  # Node 20 does not expand globs for --test: the shell does.
+  node_tests unit 2 test/*.test.ts test/contract/*.test.ts
 fi
 
-# Node 20 does not expand globs for --test: the shell does.
-node --import tsx --test --test-concurrency=2 test/*.test.ts 2>&1 | tee "$log"
-unit_rc=${PIPESTATUS[0]}
-pass=$(grep -E '^# pass [0-9]+' "$log" | tail -1 | awk '{print $3}')
-fail=$(grep -E '^# fail [0-9]+' "$log" | tail -1 | awk '{print $3}')
-echo "unit: ${pass:-0} passed, ${fail:-0} failed"
-if [ "$unit_rc" -ne 0 ] || [ -z "$pass" ] || [ "${pass}" = "0" ]; then status=1; fi
+# One gateway at a time: each interop file starts real gateways, which take a core each while they boot.
+if [ "$what" = "all" ] || [ "$what" = "interop" ]; then
+  node_tests interop 1 test/interop/*.test.ts
+fi
 
 if [ "$what" = "all" ] || [ "$what" = "e2e" ]; then
   rm -f test-results/e2e-results.json

@@ -19,6 +19,8 @@ interface Check {
 export type Cause =
   | "no_worker"
   | "gateway_unreachable"
+  | "device_not_paired"
+  | "run_failed"
   | "heartbeats_rejected"
   | "stale_templates"
   | "no_checkin"
@@ -41,6 +43,8 @@ export interface GatewayFacts {
   lastError: string | null;
   lastContactAt: Date | string | null;
   runtimeVersion: string | null;
+  /** OpenClaw: the gateway's pending pairing request for Mission Control's device. */
+  pairingRequestId?: string | null;
 }
 
 interface Input {
@@ -53,6 +57,14 @@ interface Input {
 
 const ms = (d: Date | string | null | undefined) => toDate(d)?.getTime() ?? 0;
 
+const RUN_FAILED = "agent run failed on the gateway: ";
+
+/** The gateway's words when the last error is a failed run (server/lifecycle/policy.ts words it so). */
+function runFailure(lastError: string | null): string | null {
+  const at = lastError?.indexOf(RUN_FAILED) ?? -1;
+  return at >= 0 ? lastError!.slice(at + RUN_FAILED.length) : null;
+}
+
 /** The last wake of the current cycle and whether it reached the gateway. */
 function lastWake(agent: AgentDetail, events: LifecycleEvent[]) {
   const attempt = [...agent.attempts].sort((a, b) => ms(b.sentAt) - ms(a.sentAt))[0];
@@ -60,7 +72,7 @@ function lastWake(agent: AgentDetail, events: LifecycleEvent[]) {
   const sent = events.find((e) => e.event === "lifecycle.wake.sent" && e.generation === attempt.generation && e.attempt === attempt.attempt);
   const failed = events.find((e) => e.event === "lifecycle.wake.failed" && e.generation === attempt.generation && e.attempt === attempt.attempt);
   const reached = attempt.outcome === "rpc_failed" || failed ? false : sent || attempt.outcome === "checked_in" ? true : null;
-  return { attempt, reached, error: attempt.error ?? (failed ? failed.message : null), sentEventAt: sent?.at ?? null };
+  return { attempt, reached, error: attempt.error ?? (failed ? failed.message : null), sentEventAt: sent?.at ?? null, runError: attempt.runError ?? null };
 }
 
 /** The operator recovery checklist (SPEC §8 Diagnose, §9) over live data, and the one thing to do about it. */
@@ -155,7 +167,14 @@ export function diagnose({ agent, health, gateway, events, now }: Input): { chec
             state: "fail",
             detail: `No: cycle ${wake.attempt.generation} attempt ${wake.attempt.attempt} failed at the gateway${wake.error ? `: ${wake.error}` : ""}.`,
           }
-        : wake.reached === true
+        : wake.runError
+          ? {
+              key: "wake",
+              label: "Last wake reached the gateway",
+              state: "fail",
+              detail: `Yes, but the agent's run failed there: ${wake.runError}`,
+            }
+          : wake.reached === true
           ? {
               key: "wake",
               label: "Last wake reached the gateway",
@@ -182,12 +201,29 @@ export function diagnose({ agent, health, gateway, events, now }: Input): { chec
         fixLabel: "Open System",
       };
     }
+    if (gateway?.pairingRequestId && agent.status !== "online") {
+      return {
+        cause: "device_not_paired",
+        sentence: `Gateway ${agent.gateway.name} is waiting for its owner to approve Mission Control's device: on the gateway host run \`openclaw devices approve ${gateway.pairingRequestId}\`, then probe the gateway and press Reprovision.`,
+        fix: "gateway",
+        fixLabel: "Open gateway",
+      };
+    }
     if (gatewayDown && agent.status !== "online") {
       return {
         cause: "gateway_unreachable",
         sentence: `Gateway ${agent.gateway.name} is unreachable${gwError || wake?.error ? ` (${gwError ?? wake?.error})` : ""}, so wakes never reach the agent — this is not the agent's fault: fix the gateway's URL, token or network, then press Reprovision.`,
         fix: "gateway",
         fixLabel: "Open gateway",
+      };
+    }
+    const runError = wake?.runError ?? runFailure(agent.lastProvisionError);
+    if (runError && agent.status !== "online" && !rejectedThisCycle) {
+      return {
+        cause: "run_failed",
+        sentence: `The wakes reach ${agent.gateway.name}, but the gateway reports that the agent's run fails: "${runError}". The agent cannot check in until the gateway can run it (e.g. a model provider configured for it); fix that on the gateway, then press Reprovision.`,
+        fix: "reprovision",
+        fixLabel: "Reprovision",
       };
     }
     if (rejectedThisCycle && agent.status !== "online") {
@@ -273,6 +309,8 @@ const VERDICT_TONE: Record<Cause, string> = {
   deleting: "border-zinc-300 bg-zinc-50 text-zinc-900 dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-100",
   no_worker: "border-amber-300 bg-amber-50 text-amber-950 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-50",
   gateway_unreachable: "border-orange-300 bg-orange-50 text-orange-950 dark:border-orange-800 dark:bg-orange-950 dark:text-orange-50",
+  device_not_paired: "border-sky-300 bg-sky-50 text-sky-950 dark:border-sky-800 dark:bg-sky-950 dark:text-sky-50",
+  run_failed: "border-rose-300 bg-rose-50 text-rose-950 dark:border-rose-800 dark:bg-rose-950 dark:text-rose-50",
   heartbeats_rejected: "border-rose-300 bg-rose-50 text-rose-950 dark:border-rose-800 dark:bg-rose-950 dark:text-rose-50",
   stale_templates: "border-amber-300 bg-amber-50 text-amber-950 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-50",
   no_checkin: "border-rose-300 bg-rose-50 text-rose-950 dark:border-rose-800 dark:bg-rose-950 dark:text-rose-50",

@@ -20,6 +20,7 @@ import { useLiveUpdates } from "../use-live-updates";
 import { AgentsByStatus } from "./agents-by-status";
 import { GatewayForm } from "./gateway-form";
 import { GatewayStatusBadge } from "./gateway-status";
+import { PairingRequest } from "./pairing-request";
 import { latestSync, SyncProgress } from "./sync-progress";
 
 const SYNC_EVENTS = ["gateway.templates.sync.started", "gateway.templates.sync.succeeded", "gateway.templates.sync.failed"] as const;
@@ -163,7 +164,9 @@ export function GatewayDetailView({ id }: { id: string }) {
         />
       ) : null}
 
-      {gw.status === "unreachable" || gw.status === "incompatible" ? (
+      {gw.pairingRequestId ? (
+        <PairingRequest requestId={gw.pairingRequestId} probing={probe.isPending} onProbe={canAct ? () => probe.mutate({ id }) : undefined} />
+      ) : gw.status === "unreachable" || gw.status === "incompatible" ? (
         <div role="alert" className="rounded-md bg-orange-50 px-3 py-2 text-sm text-orange-900 ring-1 ring-inset ring-orange-300 dark:bg-orange-950 dark:text-orange-100 dark:ring-orange-800">
           <strong>Gateway {gw.status}.</strong> {gw.lastError ?? ""} Wakes to its agents fail until it answers: check its URL, token and network
           {isAdmin ? " (Edit)" : ""}, then Probe now.
@@ -178,6 +181,7 @@ export function GatewayDetailView({ id }: { id: string }) {
             </Item>
             <Item label="Runtime version">
               <span className="font-mono text-xs">{gw.runtimeVersion ?? "—"}</span>
+              {gw.protocolVersion ? <span className="ml-2 text-xs text-zinc-500">protocol {gw.protocolVersion}</span> : null}
             </Item>
             <Item label="URL">{gw.url ? <span className="break-all font-mono text-xs">{gw.url}</span> : <Muted>none</Muted>}</Item>
             <Item label="Token">{gw.hasToken ? "set (write-only)" : <Muted>not set</Muted>}</Item>

@@ -1,6 +1,7 @@
 "use client";
 
-import { useState, type ReactNode } from "react";
+import type { ReactNode } from "react";
+import { CopyButton } from "../copy-button";
 
 export { NoticeBar, Section, type Notice } from "../notice";
 
@@ -29,15 +30,6 @@ export function RoleBadge({ role }: { role: string }) {
  * The server keeps only a hash; nobody can show it again.
  */
 export function OneTimeSecret({ label, value, hint, onDismiss }: { label: string; value: string; hint?: ReactNode; onDismiss(): void }) {
-  const [copied, setCopied] = useState(false);
-  async function copy() {
-    try {
-      await navigator.clipboard.writeText(value);
-      setCopied(true);
-    } catch {
-      setCopied(false);
-    }
-  }
   return (
     <div role="status" data-testid="one-time-secret" className="flex flex-col gap-2 rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-950 dark:border-amber-800 dark:bg-amber-950 dark:text-amber-100">
       <p className="font-medium">{label} — shown once: copy it now, it cannot be shown again.</p>
@@ -45,9 +37,7 @@ export function OneTimeSecret({ label, value, hint, onDismiss }: { label: string
         <code data-testid="one-time-secret-value" className="select-all break-all bg-white px-2 py-1 dark:bg-zinc-900">
           {value}
         </code>
-        <button type="button" className="btn" onClick={() => void copy()}>
-          {copied ? "Copied" : "Copy"}
-        </button>
+        <CopyButton value={value} />
         <button type="button" className="btn ml-auto" onClick={onDismiss}>
           Done
         </button>

@@ -170,6 +170,18 @@ export async function startRealGateway(opts: StartOptions): Promise<RealGateway>
   child.stderr?.on("data", append);
   let exited = false;
   const exit = new Promise<void>((resolve) => child.once("exit", () => ((exited = true), resolve())));
+  // A test process that dies (a timeout, Ctrl-C) takes its gateways with it.
+  const killOnExit = () => {
+    if (!exited && child.pid) {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+  process.once("exit", killOnExit);
+  void exit.then(() => process.off("exit", killOnExit));
 
   const stop = async () => {
     if (!exited && child.pid) {

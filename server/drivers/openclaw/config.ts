@@ -69,6 +69,20 @@ export function agentSettingsPatch(config: Record<string, unknown>, shape: Agent
   return changed ? { agents: { list } } : null;
 }
 
+/** The merge patch that takes Mission Control's settings out of one agent's entry, or null when it has none. */
+export function agentSettingsRemovalPatch(config: Record<string, unknown>, shape: AgentsShape, agentId: string): Record<string, unknown> | null {
+  const agents = isObject(config.agents) ? config.agents : {};
+  if (shape === "entries") {
+    const entry = isObject(agents.entries) ? agents.entries[agentId] : undefined;
+    return isObject(entry) && "heartbeat" in entry ? { agents: { entries: { [agentId]: { heartbeat: null } } } } : null;
+  }
+  const list = Array.isArray(agents.list) ? (agents.list as unknown[]) : [];
+  const index = list.findIndex((e) => isObject(e) && e.id === agentId);
+  if (index < 0 || !isObject(list[index]) || !("heartbeat" in (list[index] as Record<string, unknown>))) return null;
+  const { heartbeat: _removed, ...rest } = list[index] as Record<string, unknown>;
+  return { agents: { list: list.map((e, i) => (i === index ? rest : e)) } };
+}
+
 /** The config object of a `config.get` answer (`config`, else `parsed`), and its hash for `baseHash`. */
 export function snapshotOf(payload: unknown): { config: Record<string, unknown>; hash: string | undefined } {
   const snapshot = (isObject(payload) ? payload : {}) as Record<string, unknown>;

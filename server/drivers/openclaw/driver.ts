@@ -5,9 +5,9 @@
 import type { DriverAgent, GatewayConnection, GatewayDriver, ProbeResult, ProvisionRequest, RunOutcome, WakeReceipt, WakeRequest } from "../types";
 import { GatewayCallError } from "../types";
 import type { DeviceIdentity } from "./device-identity";
-import { agentSettingsPatch, agentsShapeOf, heartbeatEvery, snapshotOf, type AgentSettings, type AgentsShape } from "./config";
+import { agentSettingsPatch, agentSettingsRemovalPatch, agentsShapeOf, heartbeatEvery, snapshotOf, type AgentSettings, type AgentsShape } from "./config";
 import { GatewaySocket, handshake, type Hello } from "./connection";
-import { ErrorText, isAlreadyExistsText, isConfigConflictText, isUndeletableSessionText, isUnsupportedFileText } from "./errors";
+import { ErrorText, isAlreadyExistsText, isConfigConflictText, isConfigSizeGuardText, isUndeletableSessionText, isUnsupportedFileText } from "./errors";
 import { DEFAULT_MIN_VERSION, REQUIRED_METHODS, hostPlatform, incompatibility, parseCalVer, type EventFrame } from "./protocol";
 import { TOKEN_FILE, fileContent, tokenFromFile, withTokenSection } from "./token-file";
 
@@ -192,11 +192,7 @@ export class OpenClawDriver implements GatewayDriver {
 
   async deleteAgent(agent: DriverAgent): Promise<void> {
     await this.run(undefined, async () => {
-      await serialized(this.gateway.id, () =>
-        this.call("agents.delete", { agentId: gatewayAgentId(agent), deleteFiles: true }).catch((err) => {
-          if (!(err instanceof GatewayCallError && err.kind === "not_found")) throw err;
-        }),
-      );
+      await serialized(this.gateway.id, () => this.removeAgent(agent));
       // Older gateways keep the session; current ones refuse to delete a main session (it went with the agent).
       await this.call("sessions.delete", { key: gatewaySessionKey(agent) }).catch((err) => {
         if (!(err instanceof GatewayCallError && (err.kind === "not_found" || isUndeletableSessionText(err.message)))) throw err;
@@ -237,6 +233,33 @@ export class OpenClawDriver implements GatewayDriver {
   }
 
   // ---- steps ----------------------------------------------------------------------------------------------------
+
+  /**
+   * `agents.delete`. A gateway refuses a config write that would halve its config, which deleting one of very few
+   * agents can do: then Mission Control's own settings go first (a smaller write) and the delete is tried again.
+   */
+  private async removeAgent(agent: DriverAgent): Promise<void> {
+    const agentId = gatewayAgentId(agent);
+    const remove = () =>
+      this.call("agents.delete", { agentId, deleteFiles: true }).then(
+        () => true,
+        (err) => {
+          if (err instanceof GatewayCallError && err.kind === "not_found") return true;
+          if (err instanceof GatewayCallError && isConfigSizeGuardText(err.message)) return false;
+          throw err;
+        },
+      );
+    if (await remove()) return;
+    const { config, hash } = snapshotOf(await this.call("config.get", {}));
+    const patch = agentSettingsRemovalPatch(config, agentsShapeOf(config) ?? (await this.schemaShape()), agentId);
+    if (patch) await this.call("config.patch", { raw: JSON.stringify(patch), ...(hash ? { baseHash: hash } : {}) });
+    if (await remove()) return;
+    throw new GatewayCallError(
+      `gateway ${this.gateway.name} refused to remove agent ${agentId}: its config would shrink below half its size, which ` +
+        `OpenClaw rejects as a possible accident. Remove the agent on the gateway host: openclaw agents delete ${agentId}`,
+      "protocol",
+    );
+  }
 
   private async workspaceFor(agent: DriverAgent): Promise<string> {
     const root = (this.gateway.workspaceRoot ?? "").trim().replace(/\/+$/, "");

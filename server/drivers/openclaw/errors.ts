@@ -12,6 +12,8 @@ export const isMissingAgentText = (m: string) =>
 export const isAlreadyExistsText = (m: string) => /already exists/i.test(m);
 export const isUnsupportedFileText = (m: string) => /unsupported file/i.test(m);
 export const isConfigConflictText = (m: string) => /config changed since last load|base hash (required|mismatch)|stale/i.test(m);
+/** OpenClaw refuses a config write that would shrink the config below half its size (a guard against lost configs). */
+export const isConfigSizeGuardText = (m: string) => /config write rejected.*size-drop/i.test(m);
 /** Deleting an agent's main session is refused by current gateways, and is moot once the agent is gone. */
 export const isUndeletableSessionText = (m: string) =>
   /cannot delete the main session|database is unavailable while agent|not found|unknown session|no such session/i.test(m);
