@@ -8,6 +8,8 @@ export const QUEUES = {
   liveness: "lifecycle.liveness",
   templateSync: "gateway.templates.sync",
   gatewayProbe: "gateway.probe",
+  notify: "notification.deliver",
+  retention: "maintenance.retention",
 } as const;
 
 export interface ReconcileJobData {
@@ -44,6 +46,9 @@ export async function startQueue(opts: QueueOptions, onError: (err: Error) => vo
   // A sync run records every agent's result itself; a job that dies is marked failed, not retried (jobs/template-sync.ts).
   await boss.createQueue(QUEUES.templateSync, { retryLimit: 0, expireInSeconds: 3600 });
   await boss.createQueue(QUEUES.gatewayProbe, { retryLimit: 0, expireInSeconds: 120 });
+  // Retries and backoff of a delivery are set per job (server/notifications/service.ts).
+  await boss.createQueue(QUEUES.notify, { expireInSeconds: 120 });
+  await boss.createQueue(QUEUES.retention, { retryLimit: 1, retryDelay: 60, expireInSeconds: 3600 });
   return boss;
 }
 

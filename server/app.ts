@@ -8,13 +8,18 @@ import { SocketPublisher, type Broadcaster, type Publisher } from "./realtime/pu
 import { SimulatorRuntime, type SimulatorTiming } from "./drivers/simulator";
 import { createDriverFactory, type DriverDependencies, type DriverFactory } from "./drivers";
 import { deviceIdentityLoader } from "./drivers/device-identity";
+import { instrumentDrivers } from "./drivers/instrumented";
 import { LifecycleService } from "./lifecycle/service";
 import { AgentAuthenticator } from "./agents/agent-auth";
 import { Authenticator } from "./auth/principal";
-import { installGauges } from "./metrics";
+import { setGaugeSource, type GaugeSource } from "./metrics";
+import { queueGauges, workersAlive } from "./system/queue-gauges";
 import { startQueue, QUEUES } from "../jobs/queue";
 import { startWorker, type WorkerHandle } from "../jobs/worker";
 import { systemHealth } from "./system/health";
+import { NotificationService } from "./notifications/service";
+import { convergenceMetrics } from "./convergence-metrics";
+import { scheduleRetention } from "../jobs/retention";
 
 export interface AppOptions {
   databaseUrl: string;
@@ -44,6 +49,9 @@ export interface App {
   agentAuth: AgentAuthenticator;
   auth: Authenticator;
   worker: WorkerHandle | null;
+  notifications: NotificationService;
+  /** Set on SIGTERM: readiness answers 503 so that load balancers stop sending new work here (server/shutdown.ts). */
+  draining: boolean;
   policyDefaults: { checkinDeadlineSeconds: number; maxWakeAttempts: number };
   setBroadcaster(target: Broadcaster | undefined): void;
   startWorker(): Promise<WorkerHandle>;
@@ -64,7 +72,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const publisher = opts.publisher ?? new SocketPublisher(() => broadcaster);
   const events = new EventBus(db, logger, publisher);
   const simulator = new SimulatorRuntime(opts.simulatorTiming);
-  const drivers = (opts.drivers ?? createDriverFactory)(simulator, { deviceIdentity: deviceIdentityLoader(db) });
+  const drivers = instrumentDrivers((opts.drivers ?? createDriverFactory)(simulator, { deviceIdentity: deviceIdentityLoader(db) }));
   const lifecycle = new LifecycleService({
     db,
     boss,
@@ -84,19 +92,35 @@ export async function createApp(opts: AppOptions): Promise<App> {
     },
   });
   const health = () => systemHealth(db, config.QUEUE_SCHEMA);
-  installGauges(async () => {
-    const [byStatus, byOutcome, h] = await Promise.all([
-      db.agent.groupBy({ by: ["status"], _count: { _all: true } }),
-      db.wakeAttempt.groupBy({ by: ["outcome"], _count: { _all: true } }),
-      health(),
-    ]);
-    return {
-      agentsByStatus: Object.fromEntries(byStatus.map((r) => [r.status, r._count._all])),
-      attemptsByOutcome: Object.fromEntries(byOutcome.map((r) => [r.outcome, r._count._all])),
-      queueDepth: h.queue.waiting,
-      oldestOverdueSeconds: h.queue.oldestOverdueSeconds,
-    };
+  const notifications = new NotificationService({
+    db,
+    boss,
+    events,
+    logger,
+    lifecycle,
+    baseUrl: opts.baseUrl,
+    clock: opts.clock,
+    settings: {
+      groupSeconds: config.NOTIFY_GROUP_SECONDS,
+      retryLimit: config.NOTIFY_RETRY_LIMIT,
+      retryDelaySeconds: config.NOTIFY_RETRY_DELAY_SECONDS,
+      timeoutMs: config.NOTIFY_TIMEOUT_SECONDS * 1000,
+      checkSeconds: config.NOTIFY_CHECK_SECONDS,
+      queueSchema: config.QUEUE_SCHEMA,
+    },
   });
+  await notifications.start();
+  const unsubscribeConvergence = events.subscribe(convergenceMetrics(db, logger));
+  const gaugeSource: GaugeSource = async () => {
+    // Agents by status reads the status index (the table is as large as the fleet, not its history).
+    const [byStatus, queues, alive] = await Promise.all([
+      db.agent.groupBy({ by: ["status"], _count: { _all: true } }),
+      queueGauges(boss, db, config.QUEUE_SCHEMA, Object.values(QUEUES)),
+      workersAlive(db, config.QUEUE_SCHEMA),
+    ]);
+    return { agentsByStatus: Object.fromEntries(byStatus.map((r) => [r.status, r._count._all])), queues, workersAlive: alive };
+  };
+  const detachGauges = setGaugeSource(gaugeSource);
 
   const app: App = {
     config,
@@ -110,8 +134,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     baseUrl: opts.baseUrl,
     lifecycle,
     agentAuth: new AgentAuthenticator(db, events, opts.clock),
-    auth: new Authenticator(db, { bootstrapToken: process.env.MC_BOOTSTRAP_TOKEN || undefined, sessionTtlHours: config.SESSION_TTL_HOURS }),
+    auth: new Authenticator(db, { bootstrapToken: config.MC_BOOTSTRAP_TOKEN, sessionTtlHours: config.SESSION_TTL_HOURS }),
     worker: null,
+    notifications,
+    draining: false,
     policyDefaults: { checkinDeadlineSeconds: config.CHECKIN_DEADLINE_SECONDS, maxWakeAttempts: config.MAX_WAKE_ATTEMPTS },
     setBroadcaster(target) {
       broadcaster = target;
@@ -130,18 +156,28 @@ export async function createApp(opts: AppOptions): Promise<App> {
         baseUrl: opts.baseUrl,
         queueSchema: config.QUEUE_SCHEMA,
       });
+      await scheduleRetention(boss, db, logger, {
+        schedule: config.RETENTION_SCHEDULE,
+        historyDays: config.RETENTION_DAYS,
+        auditDays: config.AUDIT_RETENTION_DAYS,
+        batchSize: config.RETENTION_BATCH_SIZE,
+      });
       return app.worker;
     },
     async stopWorker() {
       const w = app.worker;
       app.worker = null;
       await w?.stop();
+      await boss.offWork(QUEUES.retention, { wait: true }).catch(() => undefined);
     },
     health,
     async stop() {
+      detachGauges();
+      unsubscribeConvergence();
       await app.stopWorker();
       simulator.stop();
       await lifecycle.idle();
+      await notifications.stop();
       await boss.stop({ graceful: true, timeout: 5000 }).catch(() => undefined);
       await db.$disconnect();
     },

@@ -14,6 +14,8 @@ import type { App } from "../app";
 import { appRouter } from "../trpc/root";
 import type { Refusal } from "../trpc/init";
 import { metrics } from "../metrics";
+import { QUEUES } from "../../jobs/queue";
+import { workersAlive } from "../system/queue-gauges";
 import { rooms } from "../realtime/publisher";
 import { bearer, parseCookies, SESSION_COOKIE, type Principal, type Revocation } from "../auth/principal";
 import { handleAgentApi } from "./agent-api";
@@ -138,7 +140,7 @@ export function createHttpServer(app: App, pages?: PageHandler): { server: http.
   });
 
   async function metricsRoute(req: http.IncomingMessage, res: http.ServerResponse, info: ClientInfo): Promise<void> {
-    if (process.env.MC_METRICS_PUBLIC !== "1") {
+    if (!config.MC_METRICS_PUBLIC) {
       const { principal, refusal } = await resolve(req, info);
       if (refusal?.code === "TOO_MANY_REQUESTS") return sendJson(res, 429, { error: refusal.message }, { "retry-after": String(refusal.retryAfter ?? 60) });
       if (!principal) return sendJson(res, 401, { error: "Sign in or send an operator API token" });
@@ -235,11 +237,12 @@ function contentType(req: http.IncomingMessage): string {
   return (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
 }
 
+/** Cheap enough for a load balancer's probe every second: no job table scan. 503 while the process drains. */
 async function readyz(app: App, res: http.ServerResponse): Promise<void> {
+  if (app.draining) return sendJson(res, 503, { ready: false, draining: true, error: "shutting down" });
   try {
-    await app.db.$queryRaw`SELECT 1`;
-    const health = await app.health();
-    sendJson(res, 200, { ready: true, database: "ok", queue: "ok", queueSchema: health.queueSchema, workersAlive: health.workersAlive });
+    const [, alive] = await Promise.all([app.boss.getQueues([QUEUES.reconcile]), workersAlive(app.db, app.config.QUEUE_SCHEMA)]);
+    sendJson(res, 200, { ready: true, database: "ok", queue: "ok", queueSchema: app.config.QUEUE_SCHEMA, workersAlive: alive });
   } catch {
     sendJson(res, 503, { ready: false, error: "database or queue unreachable" });
   }
