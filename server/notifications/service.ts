@@ -573,7 +573,7 @@ export class NotificationService {
     const agent = agentId ? await db.agent.findUnique({ where: { id: agentId }, select: { id: true, name: true, lastProvisionError: true } }) : null;
     const diagnosis = kind === "firing" && agent ? await this.diagnosis(agent.id) : null;
     const base = this.deps.baseUrl().replace(/\/+$/, "");
-    const path = n.agentId ? `/agents/${n.agentId}` : n.gatewayId ? `/gateways/${n.gatewayId}` : n.trigger ? "/system" : "/notifications";
+    const path = kind === "test" ? "/notifications" : n.agentId ? `/agents/${n.agentId}` : n.gatewayId ? `/gateways/${n.gatewayId}` : "/system";
     return {
       id: n.id,
       deliveryId,
