@@ -12,8 +12,8 @@ import { instrumentDrivers } from "./drivers/instrumented";
 import { LifecycleService } from "./lifecycle/service";
 import { AgentAuthenticator } from "./agents/agent-auth";
 import { Authenticator } from "./auth/principal";
-import { setGaugeSource, type GaugeSource } from "./metrics";
-import { queueGauges, workersAlive } from "./system/queue-gauges";
+import { setGaugeSource } from "./metrics";
+import { gaugeSource } from "./system/queue-gauges";
 import { startQueue, QUEUES } from "../jobs/queue";
 import { startWorker, type WorkerHandle } from "../jobs/worker";
 import { systemHealth } from "./system/health";
@@ -111,16 +111,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   });
   await notifications.start();
   const unsubscribeConvergence = events.subscribe(convergenceMetrics(db, logger));
-  const gaugeSource: GaugeSource = async () => {
-    // Agents by status reads the status index (the table is as large as the fleet, not its history).
-    const [byStatus, queues, alive] = await Promise.all([
-      db.agent.groupBy({ by: ["status"], _count: { _all: true } }),
-      queueGauges(boss, db, config.QUEUE_SCHEMA, Object.values(QUEUES)),
-      workersAlive(db, config.QUEUE_SCHEMA),
-    ]);
-    return { agentsByStatus: Object.fromEntries(byStatus.map((r) => [r.status, r._count._all])), queues, workersAlive: alive };
-  };
-  const detachGauges = setGaugeSource(gaugeSource);
+  const detachGauges = setGaugeSource(gaugeSource(boss, db, config.QUEUE_SCHEMA));
 
   const app: App = {
     config,

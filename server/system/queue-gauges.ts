@@ -3,8 +3,9 @@
 // worker table. Nothing here reads completed jobs or any history table.
 import type { PgBoss } from "pg-boss";
 import type { Db } from "../db/prisma";
-import type { QueueGauge } from "../metrics";
+import type { GaugeSource, QueueGauge } from "../metrics";
 import { WORKER_STALE_AFTER_MS } from "../../jobs/worker";
+import { QUEUES } from "../../jobs/queue";
 
 export async function queueGauges(boss: PgBoss, db: Db, schema: string, names: string[]): Promise<QueueGauge[]> {
   const [queues, overdue] = await Promise.all([
@@ -35,4 +36,17 @@ export async function queueGauges(boss: PgBoss, db: Db, schema: string, names: s
 /** Workers on this queue schema that beat recently (the ones that run this installation's jobs). */
 export async function workersAlive(db: Db, schema: string): Promise<number> {
   return db.queueWorker.count({ where: { queueSchema: schema, lastBeatAt: { gt: new Date(Date.now() - WORKER_STALE_AFTER_MS) } } });
+}
+
+/** What /api/metrics reads on a scrape. Agents by status reads the status index: that table is as large as the
+ * fleet, not its history. */
+export function gaugeSource(boss: PgBoss, db: Db, schema: string): GaugeSource {
+  return async () => {
+    const [byStatus, queues, alive] = await Promise.all([
+      db.agent.groupBy({ by: ["status"], _count: { _all: true } }),
+      queueGauges(boss, db, schema, Object.values(QUEUES)),
+      workersAlive(db, schema),
+    ]);
+    return { agentsByStatus: Object.fromEntries(byStatus.map((r) => [r.status, r._count._all])), queues, workersAlive: alive };
+  };
 }
