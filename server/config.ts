@@ -94,6 +94,21 @@ const schema = z.object({
 
 export type Config = z.infer<typeof schema>;
 
+/** Every variable the server and worker read (README.md documents each one). */
+export const CONFIG_KEYS = Object.keys(schema.shape) as (keyof Config)[];
+
+const cliSchema = z.object({
+  MC_URL: optionalText,
+  MC_TOKEN: optionalText,
+  /** Any value turns colours off (https://no-color.org). */
+  NO_COLOR: optionalText.transform((v) => v !== undefined),
+});
+
+/** The settings of `npm run mc` (scripts/mc.ts), the command-line client. */
+export function cliConfig(env: NodeJS.ProcessEnv = process.env): z.infer<typeof cliSchema> {
+  return cliSchema.parse(env);
+}
+
 let cached: Config | undefined;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
