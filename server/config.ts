@@ -93,6 +93,7 @@ const schema = z.object({
 });
 
 export type Config = z.infer<typeof schema>;
+export type Environment = Record<string, string | undefined>;
 
 /** Every variable the server and worker read (README.md documents each one). */
 export const CONFIG_KEYS = Object.keys(schema.shape) as (keyof Config)[];
@@ -105,13 +106,13 @@ const cliSchema = z.object({
 });
 
 /** The settings of `npm run mc` (scripts/mc.ts), the command-line client. */
-export function cliConfig(env: NodeJS.ProcessEnv = process.env): z.infer<typeof cliSchema> {
+export function cliConfig(env: Environment = process.env): z.infer<typeof cliSchema> {
   return cliSchema.parse(env);
 }
 
 let cached: Config | undefined;
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: Environment = process.env): Config {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
@@ -126,7 +127,7 @@ export function config(): Config {
 }
 
 /** The log level, readable before the whole configuration is validated (the logger is created at import). */
-export function configuredLogLevel(env: NodeJS.ProcessEnv = process.env): string {
+export function configuredLogLevel(env: Environment = process.env): string {
   const parsed = schema.shape.LOG_LEVEL.safeParse(env.LOG_LEVEL);
   return parsed.success ? parsed.data : "info";
 }

@@ -19,6 +19,7 @@ import { workersAlive } from "../system/queue-gauges";
 import { rooms } from "../realtime/publisher";
 import { bearer, parseCookies, SESSION_COOKIE, type Principal, type Revocation } from "../auth/principal";
 import { handleAgentApi } from "./agent-api";
+import { OPENAPI_DOCUMENTS } from "./openapi";
 import { handleAuthRoute } from "./auth-routes";
 import { sendJson, sendText } from "./body";
 import { clientInfo, TrustedProxies, type ClientInfo } from "./client-ip";
@@ -122,6 +123,7 @@ export function createHttpServer(app: App, pages?: PageHandler): { server: http.
       if (path === "/api/healthz") return sendJson(res, 200, { ok: true });
       if (path === "/api/readyz") return await readyz(app, res);
       if (path === "/api/metrics") return await metricsRoute(req, res, info);
+      if (path in OPENAPI_DOCUMENTS && (req.method === "GET" || req.method === "HEAD")) return sendJson(res, 200, OPENAPI_DOCUMENTS[path]);
       if (path.startsWith("/api/")) return sendJson(res, 404, { error: "Not found" });
       if (!pages) return sendText(res, 404, "No pages in this process");
       if (!PUBLIC_PAGE.test(path)) {
