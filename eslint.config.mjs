@@ -4,7 +4,7 @@ import reactHooks from "eslint-plugin-react-hooks";
 import nextPlugin from "@next/eslint-plugin-next";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".next/", ".data/", "server/generated/", "test-results/", "playwright-report/", "next-env.d.ts", "scripts/*.cjs"] },
+  { ignores: ["node_modules/", ".next/", ".data/", "server/generated/", "test-results/", "playwright-report/", "next-env.d.ts", "scripts/*.cjs", "dist/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
