@@ -16,7 +16,7 @@ test("an admin creates a channel and a rule, sends a test notification, and the 
 
     const channelForm = page.getByRole("form", { name: "Add a channel" });
     await channelForm.getByLabel("Name").fill("e2e-hook");
-    await channelForm.getByLabel("Kind").selectOption("webhook");
+    await channelForm.locator('select[name="channel-kind"]').selectOption("webhook");
     await channelForm.getByLabel("URL").fill(receiver.url);
     await channelForm.getByRole("button", { name: "Add channel" }).click();
     await expect(page.getByTestId("action-result")).toContainText("Channel e2e-hook created");
@@ -28,9 +28,9 @@ test("an admin creates a channel and a rule, sends a test notification, and the 
 
     const ruleForm = page.getByRole("form", { name: "Create a rule" });
     await ruleForm.getByLabel("Name").fill("e2e agents offline");
-    await ruleForm.getByLabel("When").selectOption("agent_offline");
-    await ruleForm.getByLabel("Scope").selectOption("gateway");
-    await ruleForm.getByLabel("Gateway").selectOption({ label: "demo-simulator" });
+    await ruleForm.locator('select[name="rule-trigger"]').selectOption("agent_offline");
+    await ruleForm.locator('select[name="rule-scope"]').selectOption("gateway");
+    await ruleForm.locator('select[name="rule-gateway"]').selectOption({ label: "demo-simulator" });
     await ruleForm.getByLabel("e2e-hook").check();
     await ruleForm.getByRole("button", { name: "Create rule" }).click();
     await expect(page.getByTestId("action-result")).toContainText("Rule e2e agents offline created");

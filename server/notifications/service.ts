@@ -479,10 +479,9 @@ export class NotificationService {
 
   /** Keeps an agent group's title and count current as agents join (the log shows what will be sent). */
   private async refreshAgentGroup(tx: Tx, notificationId: string, gatewayId: string): Promise<void> {
-    const [gateway, members] = await Promise.all([
-      tx.gateway.findUnique({ where: { id: gatewayId }, select: { name: true, status: true } }),
-      memberLines(tx, notificationId, MAX_AGENTS_IN_MESSAGE),
-    ]);
+    // One after the other: queries of a transaction share its connection.
+    const gateway = await tx.gateway.findUnique({ where: { id: gatewayId }, select: { name: true, status: true } });
+    const members = await memberLines(tx, notificationId, MAX_AGENTS_IN_MESSAGE);
     const content = agentsOfflineContent(gateway?.name ?? "(deleted)", members.lines, gateway?.status ?? "unknown");
     await tx.notification.update({
       where: { id: notificationId },
@@ -702,10 +701,9 @@ async function joinAgent(tx: Tx, notificationId: string, agent: { id: string; la
 
 /** The agents of a group still offline, with their names and errors (deleted agents are left out). */
 async function memberLines(db: Db | Tx, notificationId: string, limit: number) {
-  const [total, rows] = await Promise.all([
-    db.notificationAgent.count({ where: { notificationId, recoveredAt: null } }),
-    db.notificationAgent.findMany({ where: { notificationId, recoveredAt: null }, orderBy: { addedAt: "asc" }, take: limit, select: { agentId: true, error: true } }),
-  ]);
+  // Sequential: `db` may be a transaction, whose queries share one connection.
+  const total = await db.notificationAgent.count({ where: { notificationId, recoveredAt: null } });
+  const rows = await db.notificationAgent.findMany({ where: { notificationId, recoveredAt: null }, orderBy: { addedAt: "asc" }, take: limit, select: { agentId: true, error: true } });
   const names = await db.agent.findMany({ where: { id: { in: rows.map((r) => r.agentId) } }, select: { id: true, name: true } });
   const named = rows.flatMap((r) => {
     const a = names.find((x) => x.id === r.agentId);

@@ -66,6 +66,10 @@ const ruleInclude = {
 
 type RuleRow = Prisma.NotificationRuleGetPayload<{ include: typeof ruleInclude }>;
 
+async function readRule(ctx: { app: Context["app"] }, id: string): Promise<RuleRow> {
+  return ctx.app.db.notificationRule.findUniqueOrThrow({ where: { id }, include: ruleInclude });
+}
+
 function ruleView({ channels, gateway, board, ...r }: RuleRow, now = new Date()) {
   return {
     ...r,
@@ -206,7 +210,7 @@ export const notificationsRouter = router({
 
   createRule: adminProcedure.input(ruleFields.strict()).mutation(async ({ ctx, input }) => {
     const scope = await checkedRule(ctx, { ...input, scope: input.scope ?? "fleet" }, input.channelIds);
-    const row = await ctx.app.db.notificationRule
+    const created = await ctx.app.db.notificationRule
       .create({
         data: {
           name: input.name,
@@ -218,9 +222,12 @@ export const notificationsRouter = router({
           createdBy: actorOf(ctx.principal),
           channels: { create: [...new Set(input.channelIds)].map((channelId) => ({ channelId })) },
         },
-        include: ruleInclude,
+        select: { id: true },
       })
       .catch(conflictOnName<never>("rule", input.name));
+    // Read back outside the write: Prisma runs the reads of an `include` in parallel, which a transaction's single
+    // connection would have to queue.
+    const row = await readRule(ctx, created.id);
     ctx.app.notifications.invalidateRules();
     await audit(ctx, `created notification rule (${row.trigger}, ${row.scope})`, { gatewayId: row.gatewayId ?? undefined, boardId: row.boardId ?? undefined, name: row.name });
     return ruleView(row);
@@ -240,7 +247,7 @@ export const notificationsRouter = router({
       };
       const channelIds = input.channelIds ?? before.channels.map((c) => c.channelId);
       const scope = await checkedRule(ctx, merged, channelIds);
-      const row = await ctx.app.db
+      await ctx.app.db
         .$transaction(async (tx) => {
           if (input.channelIds) {
             await tx.notificationRuleChannel.deleteMany({ where: { ruleId: input.id } });
@@ -256,10 +263,11 @@ export const notificationsRouter = router({
               forSeconds: input.forSeconds === undefined ? undefined : input.forSeconds,
               enabled: input.enabled,
             },
-            include: ruleInclude,
+            select: { id: true },
           });
         })
         .catch(conflictOnName<never>("rule", input.name ?? ""));
+      const row = await readRule(ctx, input.id);
       // A rule that changed what it watches, or was disabled, starts afresh.
       if (row.trigger !== before.trigger || row.scope !== before.scope || row.enabled === false || scope.gatewayId !== before.gatewayId || scope.boardId !== before.boardId) {
         await ctx.app.notifications.closeRule(row.id);
@@ -286,11 +294,8 @@ export const notificationsRouter = router({
       if (!(await ctx.app.db.notificationRule.findUnique({ where: { id: input.id }, select: { id: true } }))) notFound("Rule");
       const actor = actorOf(ctx.principal);
       const until = input.minutes > 0 ? new Date(Date.now() + input.minutes * 60_000) : null;
-      const row = await ctx.app.db.notificationRule.update({
-        where: { id: input.id },
-        data: { mutedUntil: until, mutedBy: until ? actor : null },
-        include: ruleInclude,
-      });
+      await ctx.app.db.notificationRule.update({ where: { id: input.id }, data: { mutedUntil: until, mutedBy: until ? actor : null }, select: { id: true } });
+      const row = await readRule(ctx, input.id);
       ctx.app.notifications.invalidateRules();
       await audit(ctx, until ? `muted notification rule for ${input.minutes} min` : "unmuted notification rule", { name: row.name });
       return ruleView(row);
