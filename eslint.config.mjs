@@ -13,6 +13,11 @@ export default tseslint.config(
     rules: { ...reactHooks.configs.recommended.rules, ...nextPlugin.configs.recommended.rules },
   },
   {
+    // Plain Node scripts (build, start, postinstall).
+    files: ["**/*.mjs"],
+    languageOptions: { globals: { process: "readonly", console: "readonly" } },
+  },
+  {
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" }],
     },

@@ -19,7 +19,7 @@ if (!["server", "worker", "mc"].includes(target)) {
 const say = (m) => process.stderr.write(`[mission-control] ${m}\n`);
 const needsConsole = target === "server";
 
-let build = readBuild(root, { needsConsole });
+const build = readBuild(root, { needsConsole });
 if (!build) {
   if (!fs.existsSync(path.join(root, "node_modules", "esbuild"))) {
     say("There is no build, and the build tools are not installed. Run `npm run build` where the development dependencies are installed, then start again.");
@@ -28,7 +28,6 @@ if (!build) {
   say(needsConsole ? "No build yet: building once (about a minute)…" : "No build yet: compiling the server (a few seconds)…");
   const result = spawnSync(process.execPath, [path.join("scripts", "build.mjs"), ...(needsConsole ? [] : ["--bundles"])], { stdio: ["ignore", "inherit", "inherit"] });
   if (result.status !== 0) process.exit(result.status ?? 1);
-  build = readBuild(root, { needsConsole });
 } else if (target !== "mc" && build.sourceHash !== sourceHash(root)) {
   say("Serving the existing build, which is older than the sources: run `npm run build` to serve the current code.");
 }
