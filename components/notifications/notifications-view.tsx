@@ -5,6 +5,7 @@ import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "../providers";
 import { NoticeBar, Section, type Notice } from "../notice";
+import { ListState } from "../page-state";
 import { AbsoluteTime, RelativeTime } from "../time";
 import { useRole } from "../use-role";
 import { DeliveryPill, StatePill, TRIGGER_NAMES } from "./shared";
@@ -67,100 +68,90 @@ export function NotificationsView() {
         ))}
       </div>
       <Section title="Log">
-        {list.isPending ? (
-          <p className="text-sm text-zinc-500" role="status">
-            Loading notifications…
-          </p>
-        ) : list.isError ? (
-          <p role="alert" className="text-sm text-rose-700 dark:text-rose-400">
-            Could not load notifications: {errorMessage(list.error)}
-          </p>
-        ) : list.data.length === 0 ? (
-          <p className="text-sm text-zinc-500">
-            Nothing sent yet.{isAdmin ? " Create a channel and a rule under Rules and channels, then send a test." : ""}
-          </p>
-        ) : (
-          <div className="overflow-x-auto">
-            <table className="w-full text-left text-sm" data-testid="notifications-table">
-              <thead className="text-xs text-zinc-500 dark:text-zinc-400">
-                <tr>
-                  <th className="py-1 pr-3 font-medium">State</th>
-                  <th className="py-1 pr-3 font-medium">What happened</th>
-                  <th className="py-1 pr-3 font-medium">Rule</th>
-                  <th className="py-1 pr-3 font-medium">Opened</th>
-                  <th className="py-1 pr-3 font-medium">Deliveries</th>
-                  <th className="py-1 font-medium">Acknowledged</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.map((n) => (
-                  <tr key={n.id} data-testid="notification-row" data-state={n.state} className="border-t border-zinc-100 align-top dark:border-zinc-800">
-                    <td className="py-1.5 pr-3">
-                      <StatePill state={n.state} />
-                    </td>
-                    <td className="max-w-xl py-1.5 pr-3">
-                      <div className="font-medium">{n.title}</div>
-                      <details className="text-xs text-zinc-600 dark:text-zinc-400">
-                        <summary className="cursor-pointer select-none">details</summary>
-                        <p className="whitespace-pre-wrap break-words pt-1">{n.summary}</p>
-                      </details>
-                      {n.agentId ? (
-                        <Link className="text-xs underline" href={`/agents/${n.agentId}`}>
-                          Open the agent (Diagnose)
-                        </Link>
-                      ) : n.gatewayId ? (
-                        <Link className="text-xs underline" href={`/gateways/${n.gatewayId}`}>
-                          Open the gateway
-                        </Link>
-                      ) : null}
-                    </td>
-                    <td className="py-1.5 pr-3 text-xs">
-                      <div>{n.ruleName}</div>
-                      {n.trigger ? <div className="text-zinc-500">{TRIGGER_NAMES[n.trigger] ?? n.trigger}</div> : null}
-                    </td>
-                    <td className="py-1.5 pr-3 text-xs">
-                      <AbsoluteTime value={n.openedAt} />
-                      {n.resolvedAt ? (
-                        <div className="text-zinc-500">
-                          resolved <RelativeTime value={n.resolvedAt} />
-                        </div>
-                      ) : null}
-                    </td>
-                    <td className="py-1.5 pr-3 text-xs">
-                      {n.deliveries.length === 0 ? (
-                        <span className="text-zinc-500">no channel</span>
-                      ) : (
-                        <ul className="space-y-1">
-                          {n.deliveries.map((d) => (
-                            <li key={d.id} data-testid="delivery" data-channel={d.channelName} className="flex flex-wrap items-center gap-1">
-                              <span className="text-zinc-500">{d.kind}</span> → <span className="font-medium">{d.channelName}</span>
-                              <DeliveryPill status={d.status} attempts={d.attempts} />
-                              {d.deliveredAt ? <RelativeTime value={d.deliveredAt} className="text-zinc-500" /> : null}
-                              {d.lastError && d.status !== "delivered" ? <span className="w-full break-words text-rose-700 dark:text-rose-400">{d.lastError}</span> : null}
-                            </li>
-                          ))}
-                        </ul>
-                      )}
-                    </td>
-                    <td className="py-1.5 text-xs">
-                      {n.acknowledgedBy ? (
-                        <span>
-                          {n.acknowledgedBy} <RelativeTime value={n.acknowledgedAt} className="text-zinc-500" />
-                        </span>
-                      ) : n.state !== "test" && canAct ? (
-                        <button type="button" className="btn h-7" disabled={ack.isPending} onClick={() => ack.mutate({ id: n.id })}>
-                          Acknowledge
-                        </button>
-                      ) : (
-                        <span className="text-zinc-400">—</span>
-                      )}
-                    </td>
+        <ListState query={list} what="notifications" empty={`Nothing sent yet.${isAdmin ? " Create a channel and a rule under Rules and channels, then send a test." : ""}`}>
+          {(notifications) => (
+            <div className="overflow-x-auto">
+              <table className="w-full text-left text-sm" data-testid="notifications-table">
+                <thead className="text-xs text-zinc-500 dark:text-zinc-400">
+                  <tr>
+                    <th className="py-1 pr-3 font-medium">State</th>
+                    <th className="py-1 pr-3 font-medium">What happened</th>
+                    <th className="py-1 pr-3 font-medium">Rule</th>
+                    <th className="py-1 pr-3 font-medium">Opened</th>
+                    <th className="py-1 pr-3 font-medium">Deliveries</th>
+                    <th className="py-1 font-medium">Acknowledged</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+                </thead>
+                <tbody>
+                  {notifications.map((n) => (
+                    <tr key={n.id} data-testid="notification-row" data-state={n.state} className="border-t border-zinc-100 align-top dark:border-zinc-800">
+                      <td className="py-1.5 pr-3">
+                        <StatePill state={n.state} />
+                      </td>
+                      <td className="max-w-xl py-1.5 pr-3">
+                        <div className="font-medium">{n.title}</div>
+                        <details className="text-xs text-zinc-600 dark:text-zinc-400">
+                          <summary className="cursor-pointer select-none">details</summary>
+                          <p className="whitespace-pre-wrap break-words pt-1">{n.summary}</p>
+                        </details>
+                        {n.agentId ? (
+                          <Link className="text-xs underline" href={`/agents/${n.agentId}`}>
+                            Open the agent (Diagnose)
+                          </Link>
+                        ) : n.gatewayId ? (
+                          <Link className="text-xs underline" href={`/gateways/${n.gatewayId}`}>
+                            Open the gateway
+                          </Link>
+                        ) : null}
+                      </td>
+                      <td className="py-1.5 pr-3 text-xs">
+                        <div>{n.ruleName}</div>
+                        {n.trigger ? <div className="text-zinc-500">{TRIGGER_NAMES[n.trigger] ?? n.trigger}</div> : null}
+                      </td>
+                      <td className="py-1.5 pr-3 text-xs">
+                        <AbsoluteTime value={n.openedAt} />
+                        {n.resolvedAt ? (
+                          <div className="text-zinc-500">
+                            resolved <RelativeTime value={n.resolvedAt} />
+                          </div>
+                        ) : null}
+                      </td>
+                      <td className="py-1.5 pr-3 text-xs">
+                        {n.deliveries.length === 0 ? (
+                          <span className="text-zinc-500">no channel</span>
+                        ) : (
+                          <ul className="space-y-1">
+                            {n.deliveries.map((d) => (
+                              <li key={d.id} data-testid="delivery" data-channel={d.channelName} className="flex flex-wrap items-center gap-1">
+                                <span className="text-zinc-500">{d.kind}</span> → <span className="font-medium">{d.channelName}</span>
+                                <DeliveryPill status={d.status} attempts={d.attempts} />
+                                {d.deliveredAt ? <RelativeTime value={d.deliveredAt} className="text-zinc-500" /> : null}
+                                {d.lastError && d.status !== "delivered" ? <span className="w-full break-words text-rose-700 dark:text-rose-400">{d.lastError}</span> : null}
+                              </li>
+                            ))}
+                          </ul>
+                        )}
+                      </td>
+                      <td className="py-1.5 text-xs">
+                        {n.acknowledgedBy ? (
+                          <span>
+                            {n.acknowledgedBy} <RelativeTime value={n.acknowledgedAt} className="text-zinc-500" />
+                          </span>
+                        ) : n.state !== "test" && canAct ? (
+                          <button type="button" className="btn h-7" disabled={ack.isPending} onClick={() => ack.mutate({ id: n.id })}>
+                            Acknowledge
+                          </button>
+                        ) : (
+                          <span className="text-zinc-400">—</span>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </ListState>
       </Section>
     </div>
   );

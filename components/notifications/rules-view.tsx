@@ -8,6 +8,7 @@ import type { AppRouter } from "@/server/trpc/root";
 import { ConfirmDialog } from "../confirm-dialog";
 import { errorMessage, useTRPC } from "../providers";
 import { NoticeBar, Section, type Notice } from "../notice";
+import { ListState } from "../page-state";
 import { AdminOnly, OneTimeSecret } from "../operators/shared";
 import { RelativeTime } from "../time";
 import { useRole } from "../use-role";
@@ -56,30 +57,21 @@ export function RulesView() {
 
   const testChannel = useMutation(trpc.notifications.testChannel.mutationOptions({ onError: failed("Send test") }));
   const testRule = useMutation(trpc.notifications.testRule.mutationOptions({ onError: failed("Send test") }));
-  const updateChannel = useMutation(
-    trpc.notifications.updateChannel.mutationOptions({
-      onSuccess: (c) => {
-        setNotice({ kind: "ok", text: `Channel ${c.name} ${c.enabled ? "enabled" : "disabled"}` });
-        refresh();
-      },
-      onError: failed("Update"),
-    }),
-  );
-  const updateRule = useMutation(
-    trpc.notifications.updateRule.mutationOptions({
-      onSuccess: (r) => {
-        setNotice({ kind: "ok", text: `Rule ${r.name} ${r.enabled ? "enabled" : "disabled"}` });
-        refresh();
-      },
-      onError: failed("Update"),
-    }),
-  );
+  /** A change that worked says what it did and reloads both lists. */
+  const changed =
+    <T,>(text: (result: T) => string) =>
+    (result: T) => {
+      setNotice({ kind: "ok", text: text(result) });
+      refresh();
+    };
+  const toggled = (c: { name: string; enabled: boolean }) => `${c.name} ${c.enabled ? "enabled" : "disabled"}`;
+  const updateChannel = useMutation(trpc.notifications.updateChannel.mutationOptions({ onSuccess: changed((c) => `Channel ${toggled(c)}`), onError: failed("Update") }));
+  const updateRule = useMutation(trpc.notifications.updateRule.mutationOptions({ onSuccess: changed((r) => `Rule ${toggled(r)}`), onError: failed("Update") }));
   const mute = useMutation(
     trpc.notifications.muteRule.mutationOptions({
-      onSuccess: (r) => {
-        setNotice({ kind: "ok", text: r.muted ? `Rule ${r.name} muted until ${new Date(r.mutedUntil!).toLocaleString()}: its notifications are logged, not sent` : `Rule ${r.name} unmuted` });
-        refresh();
-      },
+      onSuccess: changed((r) =>
+        r.muted ? `Rule ${r.name} muted until ${new Date(r.mutedUntil!).toLocaleString()}: its notifications are logged, not sent` : `Rule ${r.name} unmuted`,
+      ),
       onError: failed("Mute"),
     }),
   );
@@ -115,57 +107,48 @@ export function RulesView() {
         ) : null}
 
         <Section title="Channels">
-          {channels.isPending ? (
-            <p className="text-sm text-zinc-500" role="status">
-              Loading channels…
-            </p>
-          ) : channels.isError ? (
-            <p role="alert" className="text-sm text-rose-700 dark:text-rose-400">
-              Could not load channels: {errorMessage(channels.error)}
-            </p>
-          ) : channels.data.length === 0 ? (
-            <p className="text-sm text-zinc-500">No channel yet: add a webhook or a Slack-compatible incoming webhook below.</p>
-          ) : (
-            <table className="w-full text-left text-sm" data-testid="channels-table">
-              <thead className="text-xs text-zinc-500 dark:text-zinc-400">
-                <tr>
-                  <th className="py-1 pr-3 font-medium">Name</th>
-                  <th className="py-1 pr-3 font-medium">Kind</th>
-                  <th className="py-1 pr-3 font-medium">Sends to</th>
-                  <th className="py-1 pr-3 font-medium">Rules</th>
-                  <th className="py-1 font-medium">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {channels.data.map((c: Channel) => (
-                  <tr key={c.id} data-testid="channel-row" data-name={c.name} className="border-t border-zinc-100 dark:border-zinc-800">
-                    <td className="py-1.5 pr-3 font-medium">
-                      {c.name}
-                      {c.enabled ? null : <span className="ml-2 text-xs text-amber-700 dark:text-amber-400">disabled</span>}
-                    </td>
-                    <td className="py-1.5 pr-3">{c.kind === "slack" ? "Slack-compatible" : `webhook${c.hasSigningSecret ? ", signed" : ""}`}</td>
-                    <td className="py-1.5 pr-3 font-mono text-xs" title="The rest of the URL is secret and never shown">
-                      {c.urlHint}/…
-                    </td>
-                    <td className="py-1.5 pr-3">{c.rules}</td>
-                    <td className="flex flex-wrap justify-end gap-1 py-1.5">
-                      <button type="button" className="btn h-7" disabled={testChannel.isPending} onClick={() => testChannel.mutate({ id: c.id }, { onSuccess: tested(`channel ${c.name}`) })}>
-                        Send test
-                      </button>
-                      <button type="button" className="btn h-7" onClick={() => updateChannel.mutate({ id: c.id, enabled: !c.enabled })}>
-                        {c.enabled ? "Disable" : "Enable"}
-                      </button>
-                      <button type="button" className="btn btn-danger h-7" onClick={() => setDeleting({ kind: "channel", id: c.id, name: c.name })}>
-                        Delete
-                      </button>
-                    </td>
+          <ListState query={channels} what="channels" empty="No channel yet: add a webhook or a Slack-compatible incoming webhook below.">
+            {(list) => (
+              <table className="w-full text-left text-sm" data-testid="channels-table">
+                <thead className="text-xs text-zinc-500 dark:text-zinc-400">
+                  <tr>
+                    <th className="py-1 pr-3 font-medium">Name</th>
+                    <th className="py-1 pr-3 font-medium">Kind</th>
+                    <th className="py-1 pr-3 font-medium">Sends to</th>
+                    <th className="py-1 pr-3 font-medium">Rules</th>
+                    <th className="py-1 font-medium">
+                      <span className="sr-only">Actions</span>
+                    </th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+                </thead>
+                <tbody>
+                  {list.map((c: Channel) => (
+                    <tr key={c.id} data-testid="channel-row" data-name={c.name} className="border-t border-zinc-100 dark:border-zinc-800">
+                      <td className="py-1.5 pr-3 font-medium">
+                        {c.name}
+                        {c.enabled ? null : <span className="ml-2 text-xs text-amber-700 dark:text-amber-400">disabled</span>}
+                      </td>
+                      <td className="py-1.5 pr-3">{c.kind === "slack" ? "Slack-compatible" : `webhook${c.hasSigningSecret ? ", signed" : ""}`}</td>
+                      <td className="py-1.5 pr-3 font-mono text-xs" title="The rest of the URL is secret and never shown">
+                        {c.urlHint}/…
+                      </td>
+                      <td className="py-1.5 pr-3">{c.rules}</td>
+                      <td className="flex flex-wrap justify-end gap-1 py-1.5">
+                        <button type="button" className="btn h-7" disabled={testChannel.isPending} onClick={() => testChannel.mutate({ id: c.id }, { onSuccess: tested(`channel ${c.name}`) })}>
+                          Send test
+                        </button>
+                        <ToggleAndDelete
+                          enabled={c.enabled}
+                          onToggle={() => updateChannel.mutate({ id: c.id, enabled: !c.enabled })}
+                          onDelete={() => setDeleting({ kind: "channel", id: c.id, name: c.name })}
+                        />
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </ListState>
           <CreateChannelForm
             onCreated={(c) => {
               setNotice({ kind: "ok", text: `Channel ${c.name} created: send a test to check it` });
@@ -176,87 +159,78 @@ export function RulesView() {
         </Section>
 
         <Section title="Rules">
-          {rules.isPending ? (
-            <p className="text-sm text-zinc-500" role="status">
-              Loading rules…
-            </p>
-          ) : rules.isError ? (
-            <p role="alert" className="text-sm text-rose-700 dark:text-rose-400">
-              Could not load rules: {errorMessage(rules.error)}
-            </p>
-          ) : rules.data.length === 0 ? (
-            <p className="text-sm text-zinc-500">No rule yet: nothing is sent.</p>
-          ) : (
-            <table className="w-full text-left text-sm" data-testid="rules-table">
-              <thead className="text-xs text-zinc-500 dark:text-zinc-400">
-                <tr>
-                  <th className="py-1 pr-3 font-medium">Name</th>
-                  <th className="py-1 pr-3 font-medium">When</th>
-                  <th className="py-1 pr-3 font-medium">Scope</th>
-                  <th className="py-1 pr-3 font-medium">Channels</th>
-                  <th className="py-1 pr-3 font-medium">State</th>
-                  <th className="py-1 font-medium">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {rules.data.map((r: Rule) => (
-                  <tr key={r.id} data-testid="rule-row" data-name={r.name} className="border-t border-zinc-100 align-top dark:border-zinc-800">
-                    <td className="py-1.5 pr-3 font-medium">{r.name}</td>
-                    <td className="py-1.5 pr-3">
-                      {TRIGGER_NAMES[r.trigger]}
-                      {r.trigger === "reconcile_lag" ? ` > ${r.thresholdSeconds}s` : ""}
-                      {r.forSeconds ? ` for ${r.forSeconds}s` : ""}
-                    </td>
-                    <td className="py-1.5 pr-3">{r.scope === "fleet" ? "whole fleet" : r.scope === "gateway" ? `gateway ${r.gatewayName}` : `board ${r.boardName}`}</td>
-                    <td className="py-1.5 pr-3">{r.channels.map((c) => c.name).join(", ")}</td>
-                    <td className="py-1.5 pr-3 text-xs">
-                      {!r.enabled ? (
-                        <span className="text-zinc-500">disabled</span>
-                      ) : r.muted ? (
-                        <span className="text-amber-700 dark:text-amber-400">
-                          muted by {r.mutedBy}, until <RelativeTime value={r.mutedUntil} />
-                        </span>
-                      ) : (
-                        <span className="text-emerald-700 dark:text-emerald-400">active</span>
-                      )}
-                    </td>
-                    <td className="flex flex-wrap justify-end gap-1 py-1.5">
-                      <button type="button" className="btn h-7" disabled={testRule.isPending} onClick={() => testRule.mutate({ id: r.id }, { onSuccess: tested(`rule ${r.name}`) })}>
-                        Send test
-                      </button>
-                      {r.muted ? (
-                        <button type="button" className="btn h-7" onClick={() => mute.mutate({ id: r.id, minutes: 0 })}>
-                          Unmute
-                        </button>
-                      ) : (
-                        <select
-                          aria-label={`Mute ${r.name}`}
-                          className="input h-7 w-auto"
-                          value=""
-                          onChange={(e) => e.target.value && mute.mutate({ id: r.id, minutes: Number(e.target.value) })}
-                        >
-                          <option value="">Mute…</option>
-                          {MUTE_OPTIONS.map((o) => (
-                            <option key={o.minutes} value={o.minutes}>
-                              for {o.label}
-                            </option>
-                          ))}
-                        </select>
-                      )}
-                      <button type="button" className="btn h-7" onClick={() => updateRule.mutate({ id: r.id, enabled: !r.enabled })}>
-                        {r.enabled ? "Disable" : "Enable"}
-                      </button>
-                      <button type="button" className="btn btn-danger h-7" onClick={() => setDeleting({ kind: "rule", id: r.id, name: r.name })}>
-                        Delete
-                      </button>
-                    </td>
+          <ListState query={rules} what="rules" empty="No rule yet: nothing is sent.">
+            {(list) => (
+              <table className="w-full text-left text-sm" data-testid="rules-table">
+                <thead className="text-xs text-zinc-500 dark:text-zinc-400">
+                  <tr>
+                    <th className="py-1 pr-3 font-medium">Name</th>
+                    <th className="py-1 pr-3 font-medium">When</th>
+                    <th className="py-1 pr-3 font-medium">Scope</th>
+                    <th className="py-1 pr-3 font-medium">Channels</th>
+                    <th className="py-1 pr-3 font-medium">State</th>
+                    <th className="py-1 font-medium">
+                      <span className="sr-only">Actions</span>
+                    </th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+                </thead>
+                <tbody>
+                  {list.map((r: Rule) => (
+                    <tr key={r.id} data-testid="rule-row" data-name={r.name} className="border-t border-zinc-100 align-top dark:border-zinc-800">
+                      <td className="py-1.5 pr-3 font-medium">{r.name}</td>
+                      <td className="py-1.5 pr-3">
+                        {TRIGGER_NAMES[r.trigger]}
+                        {r.trigger === "reconcile_lag" ? ` > ${r.thresholdSeconds}s` : ""}
+                        {r.forSeconds ? ` for ${r.forSeconds}s` : ""}
+                      </td>
+                      <td className="py-1.5 pr-3">{r.scope === "fleet" ? "whole fleet" : r.scope === "gateway" ? `gateway ${r.gatewayName}` : `board ${r.boardName}`}</td>
+                      <td className="py-1.5 pr-3">{r.channels.map((c) => c.name).join(", ")}</td>
+                      <td className="py-1.5 pr-3 text-xs">
+                        {!r.enabled ? (
+                          <span className="text-zinc-500">disabled</span>
+                        ) : r.muted ? (
+                          <span className="text-amber-700 dark:text-amber-400">
+                            muted by {r.mutedBy}, until <RelativeTime value={r.mutedUntil} />
+                          </span>
+                        ) : (
+                          <span className="text-emerald-700 dark:text-emerald-400">active</span>
+                        )}
+                      </td>
+                      <td className="flex flex-wrap justify-end gap-1 py-1.5">
+                        <button type="button" className="btn h-7" disabled={testRule.isPending} onClick={() => testRule.mutate({ id: r.id }, { onSuccess: tested(`rule ${r.name}`) })}>
+                          Send test
+                        </button>
+                        {r.muted ? (
+                          <button type="button" className="btn h-7" onClick={() => mute.mutate({ id: r.id, minutes: 0 })}>
+                            Unmute
+                          </button>
+                        ) : (
+                          <select
+                            aria-label={`Mute ${r.name}`}
+                            className="input h-7 w-auto"
+                            value=""
+                            onChange={(e) => e.target.value && mute.mutate({ id: r.id, minutes: Number(e.target.value) })}
+                          >
+                            <option value="">Mute…</option>
+                            {MUTE_OPTIONS.map((o) => (
+                              <option key={o.minutes} value={o.minutes}>
+                                for {o.label}
+                              </option>
+                            ))}
+                          </select>
+                        )}
+                        <ToggleAndDelete
+                          enabled={r.enabled}
+                          onToggle={() => updateRule.mutate({ id: r.id, enabled: !r.enabled })}
+                          onDelete={() => setDeleting({ kind: "rule", id: r.id, name: r.name })}
+                        />
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </ListState>
           <CreateRuleForm
             channels={channels.data ?? []}
             onCreated={(r) => {
@@ -287,6 +261,19 @@ export function RulesView() {
         </ConfirmDialog>
       </div>
     </AdminOnly>
+  );
+}
+
+function ToggleAndDelete({ enabled, onToggle, onDelete }: { enabled: boolean; onToggle(): void; onDelete(): void }) {
+  return (
+    <>
+      <button type="button" className="btn h-7" onClick={onToggle}>
+        {enabled ? "Disable" : "Enable"}
+      </button>
+      <button type="button" className="btn btn-danger h-7" onClick={onDelete}>
+        Delete
+      </button>
+    </>
   );
 }
 
