@@ -11,11 +11,11 @@ export function instrumentDrivers(factory: DriverFactory): DriverFactory {
     const driver = factory(gateway);
     const timed = {} as Record<(typeof METHODS)[number], (...args: unknown[]) => Promise<unknown>>;
     for (const method of METHODS) {
-      const call = (driver[method] as (...args: unknown[]) => Promise<unknown>).bind(driver);
       timed[method] = async (...args) => {
         const stop = metrics.gatewayCallDuration.startTimer({ driver: gateway.driver, method });
         try {
-          const result = await call(...args);
+          // Looked up at call time, on the driver itself (its methods may live on its prototype).
+          const result = await (driver[method] as (...a: unknown[]) => Promise<unknown>).apply(driver, args);
           stop({ result: "ok" });
           return result;
         } catch (err) {

@@ -24,7 +24,7 @@ import { buildInfo } from "../build-info";
 import { diagnose } from "../../lib/diagnose";
 import type { AgentDetail } from "../../lib/types";
 import { queueGauges, workersAlive } from "../system/queue-gauges";
-import { send, type NotificationMessage } from "./channels";
+import { send, type NotificationMessage, type SendResult } from "./channels";
 import {
   FLEET_GROUP,
   FLEET_ONLY_TRIGGERS,
@@ -510,13 +510,18 @@ export class NotificationService {
       await finish({ status: "skipped", lastError: "resolved before it could be delivered" });
       return;
     }
-    const message = await this.message(notification, delivery.id, delivery.kind);
-    const url = openSecret(channel.urlSecret)!;
-    const result = await send(
-      { kind: channel.kind, url, signingSecret: openSecret(channel.signingSecretSealed) },
-      message,
-      { timeoutMs: settings.timeoutMs, userAgent: `mission-control/${buildInfo().version}` },
-    );
+    let result: SendResult;
+    try {
+      const message = await this.message(notification, delivery.id, delivery.kind);
+      result = await send(
+        { kind: channel.kind, url: openSecret(channel.urlSecret)!, signingSecret: openSecret(channel.signingSecretSealed) },
+        message,
+        { timeoutMs: settings.timeoutMs, userAgent: `mission-control/${buildInfo().version}` },
+      );
+    } catch (err) {
+      // E.g. a secret sealed with another MC_SECRET_KEY: an attempt that failed like any other, and says why.
+      result = { ok: false, status: null, error: `could not prepare the message: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300) };
+    }
     if (result.ok) {
       await finish({ status: "delivered", lastError: null, responseStatus: result.status });
       metrics.notificationDeliveries.inc({ channel: channel.kind, result: "delivered" });
