@@ -44,7 +44,8 @@ export function readBuild(root, { needsConsole = true } = {}) {
   try {
     const info = JSON.parse(fs.readFileSync(path.join(root, BUILD_INFO), "utf8"));
     const bundles = ["server", "worker", "mc"].every((b) => fs.existsSync(path.join(root, "dist", `${b}.cjs`)));
-    const console = fs.existsSync(path.join(root, ".next", "BUILD_ID"));
+    // The console must come from the same build as the bundles, or its sources may differ.
+    const console = info.console === true && fs.existsSync(path.join(root, ".next", "BUILD_ID"));
     return bundles && (console || !needsConsole) ? info : null;
   } catch {
     return null;

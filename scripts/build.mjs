@@ -76,6 +76,8 @@ const info = {
   builtAt: new Date().toISOString(),
   sourceHash: hash,
   node: process.version,
+  /** Whether this build includes the web console (`--bundles` builds do not). */
+  console: !bundlesOnly,
 };
 fs.writeFileSync(BUILD_INFO, `${JSON.stringify(info, null, 2)}\n`);
 say(`build ${info.version} (${info.commit}) ready: npm start`);

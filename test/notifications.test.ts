@@ -375,5 +375,23 @@ describe("notifications without a queue worker", () => {
     await settled(h);
     assert.equal(firing(receiver).length, 1);
     assert.equal(resolved(receiver).length, 1);
+    await removeRules(h);
+  });
+
+  test("a reconcile lag above its threshold is one notification, resolved once a worker catches up", async () => {
+    await h.app.stopWorker();
+    const admin = caller(h);
+    const channel = await admin.notifications.createChannel({ name: "lag-hook", kind: "webhook", url: `${receiver.url}/lag` });
+    await admin.notifications.createRule({ name: "lagging", trigger: "reconcile_lag", thresholdSeconds: 1, channelIds: [channel.id] });
+    const before = receiver.received.length;
+    const sent = () => receiver.received.slice(before);
+    // A silent agent's deadline job comes due with nobody to run it.
+    await h.agent(await h.gateway({ name: "lag-gw" }), "silent");
+    await waitFor(async () => sent().some((m) => m.body.type === "notification.firing"), 20_000, "the lag notification");
+    assert.match(String(sent()[0].body.title), /^Reconcile lag \d+s \(threshold 1s\)$/);
+    await h.app.startWorker();
+    await waitFor(async () => sent().some((m) => m.body.type === "notification.resolved"), 20_000, "the resolved notification");
+    await settled(h);
+    assert.deepEqual(sent().map((m) => m.body.type), ["notification.firing", "notification.resolved"]);
   });
 });
