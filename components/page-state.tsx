@@ -1,4 +1,5 @@
 import Link from "next/link";
+import type { ReactNode } from "react";
 import { errorMessage, trpcErrorCode } from "./providers";
 
 /** The loading line of a detail page. */
@@ -23,4 +24,34 @@ export function PageLoadError({ what, error, backHref, backLabel }: { what: stri
       </Link>
     </div>
   );
+}
+
+/** A list in a section: its loading line, its error, its empty message, or the list itself. */
+export function ListState<T>({
+  query,
+  what,
+  empty,
+  children,
+}: {
+  query: { isPending: boolean; isError: boolean; error: unknown; data: T[] | undefined };
+  what: string;
+  empty: ReactNode;
+  children(data: T[]): ReactNode;
+}) {
+  if (query.isPending) {
+    return (
+      <p className="text-sm text-zinc-500" role="status">
+        Loading {what}…
+      </p>
+    );
+  }
+  if (query.isError || !query.data) {
+    return (
+      <p role="alert" className="text-sm text-rose-700 dark:text-rose-400">
+        Could not load {what}: {errorMessage(query.error)}
+      </p>
+    );
+  }
+  if (query.data.length === 0) return <p className="text-sm text-zinc-500">{empty}</p>;
+  return <>{children(query.data)}</>;
 }

@@ -1,11 +1,12 @@
-// Starts the real product (`npm start`'s entry point) on a fresh database for the end-to-end tests, with short
-// deadlines so a whole cycle fits in seconds. The database is dropped when Playwright stops the server.
+// Starts the real product the way `npm start` does (the production build in dist/ and .next/, rebuilt first only when
+// the sources changed since) on a fresh database for the end-to-end tests, with short deadlines so a whole cycle fits
+// in seconds. The database is dropped when Playwright stops the server.
 //
 // A second instance ("paused") runs on E2E_PAUSED_PORT (default: port + 1) on its own fresh database with
 // MC_WORKER=0: no queue worker at all, as when an operator forgot `npm run worker`. The console's "no worker" banner and
 // Diagnose are tested against it, without any test-only hook in the product. It starts after the main server answers,
 // so the two never build the web console at the same time.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createTestDatabase } from "../test/support/database";
 import { E2E_ADMIN } from "./credentials";
 
@@ -13,7 +14,7 @@ const port = Number(process.env.E2E_PORT ?? "3199");
 const pausedPort = Number(process.env.E2E_PAUSED_PORT ?? port + 1);
 
 function startServer(databaseUrl: string, listen: number, extra: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
+  return spawn(process.execPath, ["scripts/start.mjs"], {
     stdio: "inherit",
     env: {
       ...process.env,
@@ -27,6 +28,7 @@ function startServer(databaseUrl: string, listen: number, extra: Record<string, 
       LIVENESS_SWEEP_SECONDS: "1",
       MC_DEMO: "1",
       LOG_LEVEL: "warn",
+      SHUTDOWN_DRAIN_SECONDS: "0",
       ...extra,
     },
   });
@@ -48,6 +50,8 @@ async function waitHealthy(url: string, child: ChildProcess, timeoutMs: number):
 }
 
 async function main(): Promise<void> {
+  const built = spawnSync(process.execPath, ["scripts/build.mjs", "--if-stale"], { stdio: "inherit" });
+  if (built.status !== 0) process.exit(built.status ?? 1);
   const database = await createTestDatabase();
   const child = startServer(database.url, port, {});
   let paused: { child: ChildProcess; drop: () => Promise<void> } | null = null;

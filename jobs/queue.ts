@@ -9,6 +9,8 @@ export const QUEUES = {
   templateSync: "gateway.templates.sync",
   gatewayProbe: "gateway.probe",
   gatewaySettings: "gateway.settings",
+  notify: "notification.deliver",
+  retention: "maintenance.retention",
 } as const;
 
 export interface ReconcileJobData {
@@ -48,6 +50,9 @@ export async function startQueue(opts: QueueOptions, onError: (err: Error) => vo
   // At most one queued and one running per gateway (singletonKey): a queued job reads every agent's settings when it
   // runs, so any number of requests while it waits become one config write.
   await boss.createQueue(QUEUES.gatewaySettings, { policy: "stately", retryLimit: 10, retryDelay: 5, retryBackoff: true, expireInSeconds: 120 });
+  // Retries and backoff of a delivery are set per job (server/notifications/service.ts).
+  await boss.createQueue(QUEUES.notify, { expireInSeconds: 120 });
+  await boss.createQueue(QUEUES.retention, { retryLimit: 1, retryDelay: 60, expireInSeconds: 3600 });
   return boss;
 }
 

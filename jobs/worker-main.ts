@@ -8,10 +8,11 @@ import { logger } from "../server/logger";
 import { applyMigrations } from "../server/db/migrate";
 import { createApp } from "../server/app";
 import { attachPostgresAdapter } from "../server/realtime/postgres";
+import { createShutdown } from "../server/shutdown";
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const databaseUrl = process.env.DATABASE_URL;
+  const databaseUrl = config.DATABASE_URL;
   if (!databaseUrl) throw new Error("DATABASE_URL is required for a separate worker (it must be the web process's database)");
   await applyMigrations(databaseUrl);
   const app = await createApp({ databaseUrl, config, baseUrl: () => config.MC_BASE_URL ?? `http://127.0.0.1:${config.PORT}` });
@@ -20,14 +21,20 @@ async function main(): Promise<void> {
   app.setBroadcaster(io);
   const worker = await app.startWorker();
   logger.info({ worker: worker.id }, "worker process ready");
-  const stop = async () => {
-    await app.stop().catch(() => undefined);
-    io.close();
-    await closeAdapter().catch(() => undefined);
-    process.exit(0);
-  };
-  process.on("SIGINT", () => void stop());
-  process.on("SIGTERM", () => void stop());
+  // No port to drain: running jobs finish (or the forced-exit timeout ends a stuck one) and the process exits.
+  const stop = createShutdown({
+    app,
+    drainSeconds: 0,
+    timeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS,
+    say: (m) => logger.info(m),
+    exit: (code) => process.exit(code),
+    after: async () => {
+      io.close();
+      await closeAdapter();
+    },
+  });
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
 }
 
 main().catch((err) => {

@@ -57,8 +57,9 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
           try {
             const decision = await lifecycle.reconcile(job.data);
             const lagMs = Date.now() - new Date((job as JobWithMetadata<ReconcileJobData>).startAfter).getTime();
-            metrics.reconcileLag.observe(Math.max(0, lagMs) / 1000);
+            metrics.reconcileLag.observe({ queue: QUEUES.reconcile }, Math.max(0, lagMs) / 1000);
             metrics.reconcileDecisions.inc({ decision });
+            metrics.jobsProcessed.inc({ queue: QUEUES.reconcile, result: "completed" });
             await events.emit({
               ...ids,
               event: "queue.worker.success",
@@ -68,6 +69,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
             return { id: job.id, status: "completed", output: { decision, lagMs } };
           } catch (err) {
             const error = err instanceof Error ? err.message : String(err);
+            metrics.jobsProcessed.inc({ queue: QUEUES.reconcile, result: "failed" });
             await events
               .emit({
                 ...ids,

@@ -7,6 +7,7 @@ import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
 import superjson from "superjson";
 import { io } from "socket.io-client";
 import type { AppRouter } from "../server/trpc/root";
+import { cliConfig } from "../server/config";
 
 const USAGE = `Usage: npm run mc -- [--url URL] [--token TOKEN] <command> [options]
 
@@ -65,7 +66,8 @@ function requireIds(ids: string[], what: string): string[] {
   return ids;
 }
 
-const tty = process.stdout.isTTY && !process.env.NO_COLOR;
+const cli = cliConfig();
+const tty = process.stdout.isTTY && !cli.NO_COLOR;
 const paint = (code: number, s: string) => (tty ? `\u001b[${code}m${s}\u001b[0m` : s);
 const STATUS_COLOUR: Record<string, number> = { online: 32, offline: 31, waking: 33, provisioning: 36, updating: 34, deleting: 90 };
 
@@ -93,8 +95,8 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return args.command ? 0 : 2;
   }
-  const url = (flag(args, "url") ?? process.env.MC_URL ?? "http://127.0.0.1:3000").replace(/\/+$/, "");
-  const token = flag(args, "token") ?? process.env.MC_TOKEN;
+  const url = (flag(args, "url") ?? cli.MC_URL ?? "http://127.0.0.1:3000").replace(/\/+$/, "");
+  const token = flag(args, "token") ?? cli.MC_TOKEN;
   if (!token) throw new UsageError("set MC_TOKEN to an operator API token (create one on the Tokens page)");
   if (!/^https?:\/\//.test(url)) throw new UsageError(`MC_URL must be an http(s) URL, not ${url}`);
   if (url.startsWith("http://") && !/^http:\/\/(localhost|127\.|\[::1\])/.test(url)) {

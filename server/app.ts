@@ -8,13 +8,18 @@ import { SocketPublisher, type Broadcaster, type Publisher } from "./realtime/pu
 import { SimulatorRuntime, type SimulatorTiming } from "./drivers/simulator";
 import { createDriverFactory, gatewayDeviceTokens, type DriverDependencies, type DriverFactory } from "./drivers";
 import { deviceIdentityLoader } from "./drivers/openclaw";
+import { instrumentDrivers } from "./drivers/instrumented";
 import { LifecycleService } from "./lifecycle/service";
 import { AgentAuthenticator } from "./agents/agent-auth";
 import { Authenticator } from "./auth/principal";
-import { installGauges } from "./metrics";
+import { setGaugeSource } from "./metrics";
+import { gaugeSource } from "./system/queue-gauges";
 import { startQueue, QUEUES } from "../jobs/queue";
 import { startWorker, type WorkerHandle } from "../jobs/worker";
 import { systemHealth } from "./system/health";
+import { NotificationService } from "./notifications/service";
+import { convergenceMetrics } from "./convergence-metrics";
+import { scheduleRetention } from "../jobs/retention";
 
 export interface AppOptions {
   databaseUrl: string;
@@ -44,6 +49,9 @@ export interface App {
   agentAuth: AgentAuthenticator;
   auth: Authenticator;
   worker: WorkerHandle | null;
+  notifications: NotificationService;
+  /** Set on SIGTERM: readiness answers 503 so that load balancers stop sending new work here (server/shutdown.ts). */
+  draining: boolean;
   policyDefaults: { checkinDeadlineSeconds: number; maxWakeAttempts: number };
   setBroadcaster(target: Broadcaster | undefined): void;
   startWorker(): Promise<WorkerHandle>;
@@ -64,11 +72,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const publisher = opts.publisher ?? new SocketPublisher(() => broadcaster);
   const events = new EventBus(db, logger, publisher);
   const simulator = new SimulatorRuntime(opts.simulatorTiming);
-  const drivers = (opts.drivers ?? createDriverFactory)(simulator, {
-    deviceIdentity: deviceIdentityLoader(db),
-    deviceTokens: gatewayDeviceTokens(db),
-    openclawMinVersion: config.OPENCLAW_MIN_VERSION,
-  });
+  const drivers = instrumentDrivers(
+    (opts.drivers ?? createDriverFactory)(simulator, {
+      deviceIdentity: deviceIdentityLoader(db),
+      deviceTokens: gatewayDeviceTokens(db),
+      openclawMinVersion: config.OPENCLAW_MIN_VERSION,
+    }),
+  );
   const lifecycle = new LifecycleService({
     db,
     boss,
@@ -88,19 +98,26 @@ export async function createApp(opts: AppOptions): Promise<App> {
     },
   });
   const health = () => systemHealth(db, config.QUEUE_SCHEMA);
-  installGauges(async () => {
-    const [byStatus, byOutcome, h] = await Promise.all([
-      db.agent.groupBy({ by: ["status"], _count: { _all: true } }),
-      db.wakeAttempt.groupBy({ by: ["outcome"], _count: { _all: true } }),
-      health(),
-    ]);
-    return {
-      agentsByStatus: Object.fromEntries(byStatus.map((r) => [r.status, r._count._all])),
-      attemptsByOutcome: Object.fromEntries(byOutcome.map((r) => [r.outcome, r._count._all])),
-      queueDepth: h.queue.waiting,
-      oldestOverdueSeconds: h.queue.oldestOverdueSeconds,
-    };
+  const notifications = new NotificationService({
+    db,
+    boss,
+    events,
+    logger,
+    lifecycle,
+    baseUrl: opts.baseUrl,
+    clock: opts.clock,
+    settings: {
+      groupSeconds: config.NOTIFY_GROUP_SECONDS,
+      retryLimit: config.NOTIFY_RETRY_LIMIT,
+      retryDelaySeconds: config.NOTIFY_RETRY_DELAY_SECONDS,
+      timeoutMs: config.NOTIFY_TIMEOUT_SECONDS * 1000,
+      checkSeconds: config.NOTIFY_CHECK_SECONDS,
+      queueSchema: config.QUEUE_SCHEMA,
+    },
   });
+  await notifications.start();
+  const unsubscribeConvergence = events.subscribe(convergenceMetrics(db, logger));
+  const detachGauges = setGaugeSource(gaugeSource(boss, db, config.QUEUE_SCHEMA));
 
   const app: App = {
     config,
@@ -114,8 +131,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     baseUrl: opts.baseUrl,
     lifecycle,
     agentAuth: new AgentAuthenticator(db, events, opts.clock),
-    auth: new Authenticator(db, { bootstrapToken: process.env.MC_BOOTSTRAP_TOKEN || undefined, sessionTtlHours: config.SESSION_TTL_HOURS }),
+    auth: new Authenticator(db, { bootstrapToken: config.MC_BOOTSTRAP_TOKEN, sessionTtlHours: config.SESSION_TTL_HOURS }),
     worker: null,
+    notifications,
+    draining: false,
     policyDefaults: { checkinDeadlineSeconds: config.CHECKIN_DEADLINE_SECONDS, maxWakeAttempts: config.MAX_WAKE_ATTEMPTS },
     setBroadcaster(target) {
       broadcaster = target;
@@ -135,18 +154,28 @@ export async function createApp(opts: AppOptions): Promise<App> {
         queueSchema: config.QUEUE_SCHEMA,
         tokenOverlapSeconds: config.AGENT_TOKEN_OVERLAP_SECONDS,
       });
+      await scheduleRetention(boss, db, logger, {
+        schedule: config.RETENTION_SCHEDULE,
+        historyDays: config.RETENTION_DAYS,
+        auditDays: config.AUDIT_RETENTION_DAYS,
+        batchSize: config.RETENTION_BATCH_SIZE,
+      });
       return app.worker;
     },
     async stopWorker() {
       const w = app.worker;
       app.worker = null;
       await w?.stop();
+      await boss.offWork(QUEUES.retention, { wait: true }).catch(() => undefined);
     },
     health,
     async stop() {
+      detachGauges();
+      unsubscribeConvergence();
       await app.stopWorker();
       simulator.stop();
       await lifecycle.idle();
+      await notifications.stop();
       await boss.stop({ graceful: true, timeout: 5000 }).catch(() => undefined);
       await db.$disconnect();
     },

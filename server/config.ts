@@ -9,7 +9,21 @@ const flag = (fallback: boolean) =>
     .default(fallback ? "1" : "0")
     .transform((v) => v === "1" || v === "true");
 
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v && v.trim() ? v.trim() : undefined));
+
 const schema = z.object({
+  /** PostgreSQL connection string; without it `npm start` runs an embedded PostgreSQL (server/db/url.ts). */
+  DATABASE_URL: optionalText,
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  /** Key encrypting secrets at rest (server/secrets/crypto.ts); generated into .data/secret.key when unset. */
+  MC_SECRET_KEY: optionalText,
+  /** Accepted as an admin API token when set (automation). */
+  MC_BOOTSTRAP_TOKEN: optionalText,
+  ADMIN_EMAIL: optionalText,
+  ADMIN_PASSWORD: optionalText,
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default("0.0.0.0"),
   MC_BASE_URL: z.string().url().optional(),
@@ -50,16 +64,59 @@ const schema = z.object({
   /** Largest tRPC request body. */
   TRPC_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
   MC_WORKER: flag(true),
-  MC_DEMO: flag(true),
+  /** Seed the demo simulator gateway on an empty database: "auto" (default) only on the embedded database. */
+  MC_DEMO: z
+    .enum(["0", "1", "true", "false", "auto"])
+    .default("auto")
+    .transform((v) => (v === "auto" ? ("auto" as const) : v === "1" || v === "true")),
   MC_DEV: flag(false),
+  /** `/api/metrics` without authentication. */
+  MC_METRICS_PUBLIC: flag(false),
+  /** Lifecycle events, wake attempts, sync runs and resolved notifications older than this are pruned. */
+  RETENTION_DAYS: seconds(30),
+  /** The operators' audit trail is kept this long. */
+  AUDIT_RETENTION_DAYS: seconds(365),
+  /** Rows deleted per statement by the retention job (small batches keep locks and WAL bursts short). */
+  RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
+  /** When the retention job runs (cron, UTC). */
+  RETENTION_SCHEDULE: z.string().default("*/30 * * * *"),
+  /** A notification waits this long for related failures to join it before its first delivery. */
+  NOTIFY_GROUP_SECONDS: z.coerce.number().min(0).default(30),
+  /** How often "no worker alive" and "reconcile lag" rules are evaluated. */
+  NOTIFY_CHECK_SECONDS: seconds(15),
+  /** Deliveries tried per message (with exponential backoff) before it is marked failed. */
+  NOTIFY_RETRY_LIMIT: z.coerce.number().int().min(0).max(20).default(8),
+  /** First retry delay; each further retry waits about twice as long (at most 10 minutes). */
+  NOTIFY_RETRY_DELAY_SECONDS: z.coerce.number().int().min(1).max(600).default(5),
+  NOTIFY_TIMEOUT_SECONDS: seconds(10),
+  /** On SIGTERM, readiness answers 503 for this long before the server stops accepting connections. */
+  SHUTDOWN_DRAIN_SECONDS: z.coerce.number().min(0).default(5),
+  /** A process still stopping after this long exits anyway (a stuck gateway call must not block a deploy). */
+  SHUTDOWN_TIMEOUT_SECONDS: seconds(30),
   LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
 });
 
 export type Config = z.infer<typeof schema>;
+export type Environment = Record<string, string | undefined>;
+
+/** Every variable the server and worker read (README.md documents each one). */
+export const CONFIG_KEYS = Object.keys(schema.shape) as (keyof Config)[];
+
+const cliSchema = z.object({
+  MC_URL: optionalText,
+  MC_TOKEN: optionalText,
+  /** Any value turns colours off (https://no-color.org). */
+  NO_COLOR: optionalText.transform((v) => v !== undefined),
+});
+
+/** The settings of `npm run mc` (scripts/mc.ts), the command-line client. */
+export function cliConfig(env: Environment = process.env): z.infer<typeof cliSchema> {
+  return cliSchema.parse(env);
+}
 
 let cached: Config | undefined;
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: Environment = process.env): Config {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
@@ -71,4 +128,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 export function config(): Config {
   cached ??= loadConfig();
   return cached;
+}
+
+/** The log level, readable before the whole configuration is validated (the logger is created at import). */
+export function configuredLogLevel(env: Environment = process.env): string {
+  const parsed = schema.shape.LOG_LEVEL.safeParse(env.LOG_LEVEL);
+  return parsed.success ? parsed.data : "info";
 }

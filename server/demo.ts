@@ -5,6 +5,14 @@ import type { SimulatorBehaviour } from "./drivers/simulator";
 
 const ACTOR = "system:demo";
 
+/**
+ * The demo fleet is for a first trial: seeded on the embedded database only, never on a real one (DATABASE_URL)
+ * unless MC_DEMO=1; MC_DEMO=0 never seeds it.
+ */
+export function shouldSeedDemo(setting: boolean | "auto", embeddedDatabase: boolean): boolean {
+  return setting === "auto" ? embeddedDatabase : setting;
+}
+
 const BOARDS: { name: string; lead: SimulatorBehaviour; workers: [string, SimulatorBehaviour][] }[] = [
   {
     name: "Research",

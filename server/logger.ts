@@ -1,9 +1,10 @@
 import pino from "pino";
+import { configuredLogLevel } from "./config";
 
 // One JSON line per log record on stdout. Secrets are redacted by path as a second line of defence:
 // the code never passes them to the logger in the first place.
 export const loggerOptions: pino.LoggerOptions = {
-  level: process.env.LOG_LEVEL ?? "info",
+  level: configuredLogLevel(),
   base: { service: "mission-control" },
   timestamp: pino.stdTimeFunctions.isoTime,
   redact: {

@@ -1,4 +1,7 @@
-// `npm start`: one process serving the console, the APIs and Socket.IO on one port, running the queue worker.
+// The server process: the console, the APIs and Socket.IO on one port, and the queue worker. `npm start` runs the
+// ahead-of-time build of this file (dist/server.cjs, scripts/start.mjs); `npm run dev` runs it through tsx with Next in
+// development mode.
+import fs from "node:fs";
 import path from "node:path";
 import next from "next";
 import { loadConfig } from "./config";
@@ -8,10 +11,11 @@ import { applyMigrations } from "./db/migrate";
 import { ensureFirstAdmin } from "./auth/bootstrap";
 import { createApp } from "./app";
 import { createHttpServer } from "./http/server";
-import { ensureNextBuild } from "./next-build";
-import { restartSimulatedAgents, seedDemoIfEmpty } from "./demo";
+import { restartSimulatedAgents, seedDemoIfEmpty, shouldSeedDemo } from "./demo";
 import { attachPostgresAdapter } from "./realtime/postgres";
 import { secretKey } from "./secrets/crypto";
+import { createShutdown } from "./shutdown";
+import { buildInfo } from "./build-info";
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -19,18 +23,19 @@ async function main(): Promise<void> {
   const root = process.cwd();
   const say = (m: string) => process.stdout.write(`[mission-control] ${m}\n`);
 
+  const dev = config.MC_DEV;
+  if (!dev && !fs.existsSync(path.join(root, ".next", "BUILD_ID"))) {
+    throw new Error("No build of the web console in .next: run `npm run build` (or `npm start`, which builds when there is none)");
+  }
   secretKey(say);
-  const database = await resolveDatabaseUrl(say);
+  const database = await resolveDatabaseUrl(config, say);
   const applied = await applyMigrations(database.url, say);
   if (applied.length > 0) say(`Applied ${applied.length} migration(s)`);
-
-  const dev = config.MC_DEV;
-  if (!dev) await ensureNextBuild(root, say);
 
   let port = config.PORT;
   const baseUrl = () => config.MC_BASE_URL ?? `http://127.0.0.1:${port}`;
   const app = await createApp({ databaseUrl: database.url, config, baseUrl });
-  await ensureFirstAdmin(app.db, logger);
+  await ensureFirstAdmin(app.db, logger, config);
 
   const hostname = config.HOST === "0.0.0.0" ? "localhost" : config.HOST;
   const nextApp = next({ dev, dir: root, hostname, port, quiet: !dev });
@@ -52,28 +57,31 @@ async function main(): Promise<void> {
   if (config.MC_WORKER) await app.startWorker();
   else say("MC_WORKER=0: this process runs no queue worker; run `npm run worker` somewhere, or lifecycle is paused");
 
-  if (!(config.MC_DEMO && (await seedDemoIfEmpty(app)))) {
+  if (!(shouldSeedDemo(config.MC_DEMO, database.embedded) && (await seedDemoIfEmpty(app)))) {
     const restarted = await restartSimulatedAgents(app);
     if (restarted > 0) say(`Reprovisioning ${restarted} simulated agent(s) after restart`);
   }
 
-  say(`Ready in ${((Date.now() - started) / 1000).toFixed(1)}s: open http://localhost:${port} (database: ${database.embedded ? "embedded" : "DATABASE_URL"})`);
+  const { version, commit } = buildInfo();
+  say(
+    `Ready in ${((Date.now() - started) / 1000).toFixed(1)}s: open http://localhost:${port} ` +
+      `(database: ${database.embedded ? "embedded" : "DATABASE_URL"}; ${dev ? "development" : "production"} build ${version} ${commit})`,
+  );
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    say(`${signal}: shutting down`);
-    const force = setTimeout(() => process.exit(1), 15_000);
-    force.unref();
-    io.close();
-    server.close();
-    await app.stop().catch(() => undefined);
-    await closeAdapter().catch(() => undefined);
-    await nextApp.close?.().catch?.(() => undefined);
-    await database.stop?.().catch(() => undefined);
-    process.exit(0);
-  };
+  const shutdown = createShutdown({
+    app,
+    server,
+    io,
+    drainSeconds: config.SHUTDOWN_DRAIN_SECONDS,
+    timeoutSeconds: config.SHUTDOWN_TIMEOUT_SECONDS,
+    say,
+    exit: (code) => process.exit(code),
+    after: async () => {
+      await closeAdapter().catch(() => undefined);
+      await nextApp.close?.().catch?.(() => undefined);
+      await database.stop?.().catch(() => undefined);
+    },
+  });
   process.on("SIGINT", () => void shutdown("SIGINT"));
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
 }
@@ -83,5 +91,3 @@ main().catch((err) => {
   process.stderr.write(`\nMission Control failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });
-
-export const projectRoot = path.resolve(__dirname, "..");

@@ -12,6 +12,7 @@ export const NAV_LINKS: NavLink[] = [
   { href: "/gateways", label: "Gateways", key: "g", match: (p) => p === "/gateways" || p.startsWith("/gateways/") },
   { href: "/timeline", label: "Timeline", key: "t", match: (p) => p === "/timeline" },
   { href: "/system", label: "System", key: "s", match: (p) => p === "/system" },
+  { href: "/notifications", label: "Notifications", key: "n", match: (p) => p.startsWith("/notifications") },
   { href: "/operators", label: "Operators", key: "o", adminOnly: true, match: (p) => p.startsWith("/operators") },
   { href: "/tokens", label: "Tokens", key: "k", adminOnly: true, match: (p) => p.startsWith("/tokens") },
 ];

@@ -1,4 +1,5 @@
 import type { Db } from "../db/prisma";
+import type { Config } from "../config";
 import type { Logger } from "../logger";
 import { generatePassword, hashPassword } from "./passwords";
 
@@ -6,10 +7,10 @@ import { generatePassword, hashPassword } from "./passwords";
  * On first start with no operators, create the admin from ADMIN_EMAIL / ADMIN_PASSWORD, or with a generated password
  * printed once to the console (never to the structured log).
  */
-export async function ensureFirstAdmin(db: Db, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function ensureFirstAdmin(db: Db, logger: Logger, config: Pick<Config, "ADMIN_EMAIL" | "ADMIN_PASSWORD">): Promise<void> {
   if ((await db.operator.count()) > 0) return;
-  const email = (env.ADMIN_EMAIL ?? "admin@mission-control.local").trim().toLowerCase();
-  const given = env.ADMIN_PASSWORD;
+  const email = (config.ADMIN_EMAIL ?? "admin@mission-control.local").trim().toLowerCase();
+  const given = config.ADMIN_PASSWORD;
   const password = given && given.length > 0 ? given : generatePassword();
   try {
     await db.operator.create({ data: { email, role: "admin", name: "Administrator", passwordHash: await hashPassword(password) } });

@@ -3,15 +3,16 @@
  * PostgreSQL whose data lives in <project>/.data/postgres (git-ignored).
  */
 import path from "node:path";
+import type { Config } from "../config";
 import { startEmbeddedPostgres } from "./embedded";
 
 export async function resolveDatabaseUrl(
+  config: Pick<Config, "DATABASE_URL" | "EMBEDDED_PG_PORT">,
   log: (m: string) => void,
 ): Promise<{ url: string; embedded: boolean; stop?: () => Promise<void> }> {
-  const fromEnv = process.env.DATABASE_URL?.trim();
-  if (fromEnv) return { url: fromEnv, embedded: false };
+  if (config.DATABASE_URL) return { url: config.DATABASE_URL, embedded: false };
 
-  const port = Number.parseInt(process.env.EMBEDDED_PG_PORT ?? "", 10) || 54329;
+  const port = config.EMBEDDED_PG_PORT;
   const dataDir = path.resolve(process.cwd(), ".data", "postgres"); // the app always runs from the project root
   log(
     `DATABASE_URL is not set: starting an embedded PostgreSQL on 127.0.0.1:${port} (EMBEDDED_PG_PORT), ` +

@@ -1,5 +1,7 @@
 // One event, three destinations (SPEC §2): a JSON log line, a LifecycleEvent row (the timeline) and a Socket.IO push.
 // Rows are written inside the caller's transaction; logging and pushing happen only after it commits.
+// `operator.action` rows are also written to the operators' audit trail (OperatorAudit), which has its own retention.
+// Listeners (notifications, metrics) hear each event after commit, never inside a lifecycle transaction.
 import type { Db, Tx } from "../db/prisma";
 import type { Logger } from "../logger";
 import type { EventName } from "./names";
@@ -23,7 +25,12 @@ export interface StoredEvent extends EventInput {
   at: Date;
 }
 
+/** Called after commit with the events just published; it must not throw or block (start async work and return). */
+export type EventListener = (events: readonly StoredEvent[]) => void;
+
 export class EventBus {
+  private readonly listeners = new Set<EventListener>();
+
   constructor(
     private readonly db: Db,
     private readonly logger: Logger,
@@ -49,7 +56,27 @@ export class EventBus {
         actor: e.actor ?? null,
       })),
     });
+    const audited = events.filter((e) => e.event === "operator.action");
+    if (audited.length > 0) {
+      await tx.operatorAudit.createMany({
+        data: audited.map((e) => ({
+          at: new Date(),
+          actor: e.actor ?? null,
+          message: e.message,
+          agentId: e.agentId ?? null,
+          gatewayId: e.gatewayId ?? null,
+          boardId: e.boardId ?? null,
+          data: (e.data ?? {}) as object,
+        })),
+      });
+    }
     return rows.map(toStoredEvent);
+  }
+
+  /** Returns the function that removes the listener. */
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   publish(events: StoredEvent[]): void {
@@ -69,6 +96,14 @@ export class EventBus {
         e.message,
       );
       this.publisher.lifecycleEvent(e);
+    }
+    if (events.length === 0) return;
+    for (const listener of this.listeners) {
+      try {
+        listener(events);
+      } catch (err) {
+        this.logger.error({ err }, "event listener failed");
+      }
     }
   }
 

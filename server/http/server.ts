@@ -14,9 +14,12 @@ import type { App } from "../app";
 import { appRouter } from "../trpc/root";
 import type { Refusal } from "../trpc/init";
 import { metrics } from "../metrics";
+import { QUEUES } from "../../jobs/queue";
+import { workersAlive } from "../system/queue-gauges";
 import { rooms } from "../realtime/publisher";
 import { bearer, parseCookies, SESSION_COOKIE, type Principal, type Revocation } from "../auth/principal";
 import { handleAgentApi } from "./agent-api";
+import { OPENAPI_DOCUMENTS } from "./openapi";
 import { handleAuthRoute } from "./auth-routes";
 import { sendJson, sendText } from "./body";
 import { clientInfo, TrustedProxies, type ClientInfo } from "./client-ip";
@@ -120,6 +123,7 @@ export function createHttpServer(app: App, pages?: PageHandler): { server: http.
       if (path === "/api/healthz") return sendJson(res, 200, { ok: true });
       if (path === "/api/readyz") return await readyz(app, res);
       if (path === "/api/metrics") return await metricsRoute(req, res, info);
+      if (path in OPENAPI_DOCUMENTS && (req.method === "GET" || req.method === "HEAD")) return sendJson(res, 200, OPENAPI_DOCUMENTS[path]);
       if (path.startsWith("/api/")) return sendJson(res, 404, { error: "Not found" });
       if (!pages) return sendText(res, 404, "No pages in this process");
       if (!PUBLIC_PAGE.test(path)) {
@@ -138,7 +142,7 @@ export function createHttpServer(app: App, pages?: PageHandler): { server: http.
   });
 
   async function metricsRoute(req: http.IncomingMessage, res: http.ServerResponse, info: ClientInfo): Promise<void> {
-    if (process.env.MC_METRICS_PUBLIC !== "1") {
+    if (!config.MC_METRICS_PUBLIC) {
       const { principal, refusal } = await resolve(req, info);
       if (refusal?.code === "TOO_MANY_REQUESTS") return sendJson(res, 429, { error: refusal.message }, { "retry-after": String(refusal.retryAfter ?? 60) });
       if (!principal) return sendJson(res, 401, { error: "Sign in or send an operator API token" });
@@ -235,11 +239,12 @@ function contentType(req: http.IncomingMessage): string {
   return (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
 }
 
+/** Cheap enough for a load balancer's probe every second: no job table scan. 503 while the process drains. */
 async function readyz(app: App, res: http.ServerResponse): Promise<void> {
+  if (app.draining) return sendJson(res, 503, { ready: false, draining: true, error: "shutting down" });
   try {
-    await app.db.$queryRaw`SELECT 1`;
-    const health = await app.health();
-    sendJson(res, 200, { ready: true, database: "ok", queue: "ok", queueSchema: health.queueSchema, workersAlive: health.workersAlive });
+    const [, alive] = await Promise.all([app.boss.getQueues([QUEUES.reconcile]), workersAlive(app.db, app.config.QUEUE_SCHEMA)]);
+    sendJson(res, 200, { ready: true, database: "ok", queue: "ok", queueSchema: app.config.QUEUE_SCHEMA, workersAlive: alive });
   } catch {
     sendJson(res, 503, { ready: false, error: "database or queue unreachable" });
   }

@@ -10,6 +10,7 @@ import type { DriverFactory } from "../drivers";
 import type { DriverAgent, GatewayConnection, RunOutcome, WakeReceipt } from "../drivers/types";
 import { GatewayCallError, describeGatewayError, withTimeout } from "../drivers/types";
 import { gatewayUnreachableError } from "../gateways/probe";
+import { recordWakeAttempts } from "../metrics";
 import { enqueueReconcile, requestGatewaySettings, type ReconcileJobData } from "../../jobs/queue";
 import { agentViewSelect, toAgentView, type AgentView } from "../agents/view";
 import { issueAgentToken, rotateTokenColumns } from "../agents/tokens";
@@ -145,6 +146,8 @@ interface StepResult {
   state: LifecycleState | null;
   events: StoredEvent[];
   postCommit: PostCommitAction[];
+  /** Wake attempts this step created and resolved (the mc_wake_attempts_* counters, counted after commit). */
+  attempts: { started: number; outcomes: string[] };
 }
 
 export class LifecycleService {
@@ -306,6 +309,7 @@ export class LifecycleService {
       const generation = result.state?.lifecycleGeneration ?? (input.type === "reconcile" ? input.job.generation : null);
       const events: EventInput[] = [];
       const postCommit: PostCommitAction[] = [];
+      const attempts = { started: 0, outcomes: [] as string[] };
       for (const action of result.actions) {
         switch (action.type) {
           case "emit":
@@ -320,16 +324,19 @@ export class LifecycleService {
               actor,
             });
             break;
-          case "supersede_pending_attempts":
-            await tx.wakeAttempt.updateMany({
+          case "supersede_pending_attempts": {
+            const superseded = await tx.wakeAttempt.updateMany({
               where: { agentId, outcome: "pending" },
               data: { outcome: "superseded", resolvedAt: now },
             });
+            for (let i = 0; i < superseded.count; i++) attempts.outcomes.push("superseded");
             break;
+          }
           case "insert_attempt":
             await tx.wakeAttempt.create({
               data: { agentId, generation: action.generation, attempt: action.attempt, sentAt: action.sentAt, deadlineAt: action.deadlineAt },
             });
+            attempts.started += 1;
             break;
           case "record_run_error":
             await tx.wakeAttempt.updateMany({
@@ -337,8 +344,8 @@ export class LifecycleService {
               data: { runError: action.error },
             });
             break;
-          case "resolve_attempt":
-            await tx.wakeAttempt.updateMany({
+          case "resolve_attempt": {
+            const resolved = await tx.wakeAttempt.updateMany({
               where: { agentId, generation: action.generation, attempt: action.attempt, outcome: "pending" },
               data: {
                 outcome: action.outcome,
@@ -347,7 +354,9 @@ export class LifecycleService {
                 checkedInAt: action.outcome === "checked_in" ? action.at : undefined,
               },
             });
+            if (resolved.count > 0) attempts.outcomes.push(action.outcome);
             break;
+          }
           case "schedule_reconcile":
             await enqueueReconcile(this.deps.boss, tx, { agentId, generation: action.generation, attempt: action.attempt }, action.at);
             break;
@@ -359,12 +368,13 @@ export class LifecycleService {
         }
       }
       const stored = await this.deps.events.record(tx, events);
-      return { agent, state: result.state, events: stored, postCommit };
+      return { agent, state: result.state, events: stored, postCommit, attempts };
     });
   }
 
   private async afterCommit(agentId: string, result: StepResult, opts: { awaitPostCommit?: boolean } = {}): Promise<AgentView | null> {
     this.deps.events.publish(result.events);
+    recordWakeAttempts(result.attempts.started, result.attempts.outcomes);
     const view = await this.view(agentId);
     if (view) this.deps.publisher.agentUpdated(view);
     const work = result.postCommit.map((action) => this.runPostCommit(agentId, action));

@@ -4,6 +4,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { config } from "../config";
 
 const PREFIX = "enc:v1:";
 let cachedKey: Buffer | undefined;
@@ -20,8 +21,8 @@ function keyFromText(text: string): Buffer {
 
 export function secretKey(warn: (m: string) => void = (m) => process.stderr.write(`${m}\n`)): Buffer {
   if (cachedKey) return cachedKey;
-  const fromEnv = process.env.MC_SECRET_KEY;
-  if (fromEnv && fromEnv.trim().length > 0) {
+  const fromEnv = config().MC_SECRET_KEY;
+  if (fromEnv) {
     cachedKey = keyFromText(fromEnv);
     return cachedKey;
   }

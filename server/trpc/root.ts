@@ -7,6 +7,7 @@ import { systemRouter } from "./routers/system";
 import { operatorsRouter } from "./routers/operators";
 import { tokensRouter } from "./routers/tokens";
 import { fleetRouter } from "./routers/fleet";
+import { notificationsRouter } from "./routers/notifications";
 
 export const appRouter = router({
   agents: agentsRouter,
@@ -17,6 +18,7 @@ export const appRouter = router({
   operators: operatorsRouter,
   tokens: tokensRouter,
   fleet: fleetRouter,
+  notifications: notificationsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -29,12 +29,19 @@ export class FakeHttpGateway {
   });
   url = "";
 
-  async start(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
+  /** Listens on `port` (a free one by default; the previous one to come back after `stop`). */
+  async start(port = 0): Promise<void> {
+    await new Promise<void>((r) => this.server.listen(port, "127.0.0.1", r));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
+  get port(): number {
+    return Number(new URL(this.url).port);
+  }
+  /** Stops answering at once: open keep-alive connections are closed too (the gateway went down). */
   stop(): Promise<void> {
-    return new Promise((r) => this.server.close(() => r()));
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    this.server.closeAllConnections();
+    return closed;
   }
   latest(agentId: string): string | undefined {
     return this.tokens.get(agentId)?.at(-1);

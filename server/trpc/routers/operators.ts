@@ -150,7 +150,7 @@ export const operatorsRouter = router({
       return { changed: true };
     }),
 
-  /** The audit log: every operator.action, newest first, filterable. */
+  /** The audit log: every operator.action (kept in its own table, AUDIT_RETENTION_DAYS), newest first, filterable. */
   audit: adminProcedure
     .input(
       z
@@ -172,7 +172,7 @@ export const operatorsRouter = router({
     )
     .query(async ({ ctx, input }) => {
       const f = input ?? { limit: 100 };
-      const and: Prisma.LifecycleEventWhereInput[] = [{ event: "operator.action" }];
+      const and: Prisma.OperatorAuditWhereInput[] = [];
       if (f.actor) and.push({ actor: { contains: f.actor, mode: "insensitive" } });
       if (f.action) and.push({ message: { contains: f.action, mode: "insensitive" } });
       if (f.result) and.push({ data: { path: ["result"], equals: f.result } });
@@ -180,7 +180,9 @@ export const operatorsRouter = router({
       if (f.gatewayId) and.push({ gatewayId: f.gatewayId });
       if (f.since) and.push({ at: { gte: f.since } });
       if (f.cursor) and.push({ id: { lt: BigInt(f.cursor) } });
-      const rows = await ctx.app.db.lifecycleEvent.findMany({ where: { AND: and }, orderBy: { id: "desc" }, take: f.limit ?? 100 });
-      return rows.map(toStoredEvent);
+      const rows = await ctx.app.db.operatorAudit.findMany({ where: { AND: and }, orderBy: { id: "desc" }, take: f.limit ?? 100 });
+      return rows.map((r) =>
+        toStoredEvent({ ...r, event: "operator.action", generation: null, attempt: null, deadlineAt: null }),
+      );
     }),
 });

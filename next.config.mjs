@@ -1,9 +1,12 @@
+// @ts-check
 import path from "node:path";
-import type { NextConfig } from "next";
+import { fileURLToPath } from "node:url";
 
 // The console is served by the custom server in server/main.ts (API routes, tRPC and Socket.IO live there, not in
-// Next route handlers). Client code may import only *types* from server/.
-const nextConfig: NextConfig = {
+// Next route handlers). Client code may import only *types* from server/. Plain JavaScript, so that serving a build
+// needs no TypeScript at run time.
+/** @type {import("next").NextConfig} */
+const nextConfig = {
   typedRoutes: false,
   poweredByHeader: false,
   reactStrictMode: true,
@@ -11,7 +14,7 @@ const nextConfig: NextConfig = {
   // Type checking runs separately (`npm run typecheck`, which covers server/ and jobs/ too); skipping it here keeps the
   // build that `npm start` runs on first start fast and independent of work-in-progress server types.
   typescript: { ignoreBuildErrors: true },
-  turbopack: { root: path.resolve(__dirname) },
+  turbopack: { root: path.dirname(fileURLToPath(import.meta.url)) },
 };
 
 export default nextConfig;
