@@ -10,7 +10,7 @@ import WebSocket from "ws";
 import { FAKE_PROFILES, FakeOpenClaw, type FakeProfileName } from "../support/fake-openclaw";
 import { runOpenClawScenario, type Recording } from "./openclaw-scenario";
 
-const RECORDINGS = path.join(import.meta.dirname, "recordings");
+const RECORDINGS = path.join("test", "contract", "recordings");
 const files = fs.readdirSync(RECORDINGS).filter((f) => /^openclaw-.+\.json$/.test(f));
 
 test("there is a recording of every release the fake models", () => {

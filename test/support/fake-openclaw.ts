@@ -600,7 +600,7 @@ export class FakeOpenClaw {
         stateVersion: { presence: 1, health: 1 },
         uptimeMs: Date.now() - this.startedAt,
         sessionDefaults: { defaultAgentId: "main", mainKey: "main", mainSessionKey: "agent:main:main", scope: "per-sender" },
-        configPath: `${this.stateDir}/openclaw.json`,
+        configPath: this.configPath,
         stateDir: this.stateDir,
         authMode: "token",
       },
@@ -611,16 +611,46 @@ export class FakeOpenClaw {
 
   // ---- config -----------------------------------------------------------------------------------------------------
 
+  /** The config a fresh gateway of the release writes (as recorded), sizes included: the size guard depends on them. */
   private initialConfig(port: number): Json {
-    const agents =
-      this.profile.agentsShape === "entries"
-        ? { defaults: { heartbeat: { agentId: "main" } }, ownership: "explicit", entries: { main: { workspace: `${this.stateDir}/workspace` } } }
-        : { list: [{ id: "main" }] };
+    const auth = { mode: "token", token: "__OPENCLAW_REDACTED__" };
+    if (this.profile.agentsShape === "entries") {
+      return {
+        gateway: { mode: "local", port, bind: "loopback", auth },
+        agents: {
+          defaults: { systemAgent: { agentId: "main" }, heartbeat: { agentId: "main" } },
+          ownership: "explicit",
+          entries: { main: { workspace: `${this.stateDir}/workspace` } },
+        },
+        talk: { agentId: "main" },
+        meta: { migrations: { modelPolicyAllowlist: true, utilityModelSeparation: true }, lastTouchedVersion: this.profile.version },
+      };
+    }
     return {
-      gateway: { mode: "local", port, bind: "loopback", auth: { mode: "token", token: "__OPENCLAW_REDACTED__" } },
-      agents,
-      meta: { lastTouchedVersion: this.profile.version },
+      gateway: { mode: "local", port, bind: "loopback", auth, controlUi: { allowedOrigins: [`http://localhost:${port}`, `http://127.0.0.1:${port}`] } },
+      agents: { list: [{ id: "main" }] },
+      meta: { lastTouchedVersion: this.profile.version, lastTouchedAt: new Date().toISOString() },
     };
+  }
+
+  private get configPath(): string {
+    return `${this.stateDir}/openclaw.json`;
+  }
+
+  /**
+   * Every config write. Both releases refuse one that would shrink the config file below half its size (from 512
+   * bytes up), a guard against lost configs (seen in their source: io.write; not in the recordings). Deleting one of
+   * very few agents can trip it.
+   */
+  private commitConfig(next: Json): void {
+    const bytes = (config: Json) => Buffer.byteLength(`${JSON.stringify(config, null, 2)}\n`);
+    const [before, after] = [bytes(this.config), bytes(next)];
+    if (before >= 512 && after < Math.floor(before * 0.5)) {
+      const rejected = `${this.configPath}.rejected.${new Date().toISOString().replace(/[:.]/g, "-")}`;
+      throw new MethodError(`Config write rejected: ${this.configPath} (size-drop:${before}->${after}). Rejected payload saved to ${rejected}.`, { code: "UNAVAILABLE" });
+    }
+    this.config = next;
+    this.rehash();
   }
 
   /** 2026.9.6: `hmac-sha256:v1:<base64url>` keyed per gateway; 2026.4.29: the SHA-256 hex of the file. */
@@ -634,19 +664,19 @@ export class FakeOpenClaw {
   }
 
   private setAgentEntry(agentId: string, entry: Json | null): void {
-    const agents = this.config.agents as Json;
+    const next = clone(this.config);
+    const agents = next.agents as Json;
     if (this.profile.agentsShape === "entries") {
-      const entries = { ...(agents.entries as Json) };
+      const entries = agents.entries as Json;
       if (entry) entries[agentId] = entry;
       else delete entries[agentId];
-      agents.entries = entries;
     } else {
-      const list = (agents.list as Json[]).filter((e) => e.id !== agentId);
-      const at = (agents.list as Json[]).findIndex((e) => e.id === agentId);
+      const list = agents.list as Json[];
+      const at = list.findIndex((e) => e.id === agentId);
+      if (at >= 0) list.splice(at, 1);
       if (entry) list.splice(at < 0 ? list.length : at, 0, { id: agentId, ...entry });
-      agents.list = list;
     }
-    this.rehash();
+    this.commitConfig(next);
   }
 
   /** Not recorded beyond the agents keys: the strict validation 2026.9.6 applies ("Unrecognized key"). */
@@ -711,10 +741,9 @@ export class FakeOpenClaw {
     const invalid = this.invalidConfig(next);
     if (invalid) throw new MethodError(`invalid config: ${invalid}`);
     const changed = changedPaths(this.config, next);
-    this.config = next;
-    this.rehash();
-    const sentinel = { kind: "config-patch", status: "ok", ts: Date.now(), message: null, stats: { mode: "config.patch", root: `${this.stateDir}/openclaw.json` } };
-    const path = `${this.stateDir}/openclaw.json`;
+    this.commitConfig(next);
+    const path = this.configPath;
+    const sentinel = { kind: "config-patch", status: "ok", ts: Date.now(), message: null, stats: { mode: "config.patch", root: path } };
     return this.profile.agentsShape === "entries"
       ? { ok: true, path, hash: this.hash, config: clone(this.config), changedPaths: changed, sentinel: { persisted: true, payload: sentinel } }
       : { ok: true, path, config: clone(this.config), sentinel: { path: `${this.stateDir}/restart-sentinel.json`, payload: sentinel } };
@@ -783,7 +812,7 @@ export class FakeOpenClaw {
       case "config.get": {
         const config = clone(this.config);
         const raw = this.profile.agentsShape === "entries" ? JSON.stringify(config, null, 2) : null;
-        const path = `${this.stateDir}/openclaw.json`;
+        const path = this.configPath;
         return { path, exists: true, raw, parsed: config, sourceConfig: config, resolved: config, valid: true, config, hash: this.hash, issues: [], warnings: [], legacyIssues: [] };
       }
       case "config.patch":
