@@ -4,9 +4,9 @@
 // It is checked against reality, not written from memory: test/contract/openclaw-fake.test.ts runs the contract
 // scenario (test/contract/openclaw-scenario.ts) against each profile and compares every step with the recording the
 // interop suite made of the real release (test/contract/recordings/openclaw-<version>.json). Payload shapes (hello,
-// config.get, files, sessions, the run-failure events) follow frames recorded from real gateways. The few answers no
-// recording shows (a device signature that does not verify, a platform change, a duplicate idempotency key…) are
-// marked "not recorded": they follow the measured notes and keep to the same codes and wording.
+// config.get, files, sessions, the run-failure events) follow frames recorded from real gateways. Answers no recording
+// shows were read from the releases' own code where it mattered (the refusals of a device proof, pairing details, the
+// config size guard); the remaining few are marked "not recorded" and keep to the same codes and wording.
 //
 // Beyond the scenario it models what Mission Control's driver depends on: the challenge nonce and Ed25519 device
 // signatures (verified with the driver's own protocol helpers), token and device-token auth, pairing of remote devices
@@ -519,8 +519,10 @@ export class FakeOpenClaw {
     const refuse = (message: string, details?: Json, code = "INVALID_REQUEST", closeCode = 1008) =>
       this.refuse(conn, received, id, { code, message, ...(details ? { details } : {}) }, closeCode);
 
-    // 2026.4.29's schema requires the nonce of a signed device (both releases send a challenge first).
-    if (p.device && typeof p.device.nonce !== "string") return refuse("invalid connect params: at /device: must have required property 'nonce'");
+    // 2026.4.29's params schema requires the nonce of a signed device; 2026.9.6 checks it with the signature (below).
+    if (this.profile.protocol < 4 && p.device && typeof p.device.nonce !== "string") {
+      return refuse("invalid connect params: at /device: must have required property 'nonce'");
+    }
     const speaks = this.protocol;
     if (!(p.minProtocol <= speaks && speaks <= p.maxProtocol)) {
       const probe = this.profile.protocol >= 4 ? { minimumProbeProtocol: 3 } : {};
@@ -529,12 +531,16 @@ export class FakeOpenClaw {
 
     let device: VerifiedDevice | null = null;
     if (p.device) {
-      // Not recorded: the refusals of a device whose proof does not hold (the real codes are DEVICE_AUTH_*).
+      // A device whose proof does not hold, in 2026.9.6's order and words (from its source; not in the recordings).
       const d = p.device;
+      const invalid = (message: string, reason: string, code: string) => refuse(message, { code, reason });
       const raw = Buffer.from(d.publicKey ?? "", "base64url");
-      if (raw.length !== 32 || deviceIdOf(raw) !== d.id) return refuse("device identity mismatch", { code: "DEVICE_AUTH_DEVICE_ID_MISMATCH" });
-      if (!conn.nonce || d.nonce !== conn.nonce) return refuse("device nonce mismatch", { code: "DEVICE_AUTH_NONCE_MISMATCH" });
-      if (Math.abs(Date.now() - d.signedAt) > 10 * 60_000) return refuse("device signature expired", { code: "DEVICE_AUTH_SIGNATURE_EXPIRED" });
+      if (raw.length !== 32 || deviceIdOf(raw) !== d.id) return invalid("device identity mismatch", "device-id-mismatch", "DEVICE_AUTH_DEVICE_ID_MISMATCH");
+      if (typeof d.signedAt !== "number" || Math.abs(Date.now() - d.signedAt) > 120_000) {
+        return invalid("device signature expired", "device-signature-stale", "DEVICE_AUTH_SIGNATURE_EXPIRED");
+      }
+      if (!d.nonce) return invalid("device nonce required", "device-nonce-missing", "DEVICE_AUTH_NONCE_REQUIRED");
+      if (d.nonce !== conn.nonce) return invalid("device nonce mismatch", "device-nonce-mismatch", "DEVICE_AUTH_NONCE_MISMATCH");
       const signed = deviceAuthPayload({
         deviceId: d.id,
         clientId: p.client?.id,
@@ -545,12 +551,12 @@ export class FakeOpenClaw {
         token: p.auth?.token ?? p.auth?.deviceToken ?? null,
         nonce: d.nonce,
       });
-      if (!verifyPayload(d.publicKey, signed, d.signature)) return refuse("device signature invalid", { code: "DEVICE_AUTH_SIGNATURE_INVALID" });
+      if (!verifyPayload(d.publicKey, signed, d.signature)) return invalid("device signature invalid", "device-signature", "DEVICE_AUTH_SIGNATURE_INVALID");
       device = { deviceId: d.id, nonce: d.nonce, platform: p.client?.platform, signed };
     } else if (p.client?.mode === "ui" || p.client?.id === "openclaw-control-ui") {
       return refuse("control ui requires device identity (use HTTPS or localhost secure context)", { code: "CONTROL_UI_DEVICE_IDENTITY_REQUIRED" });
     } else if (this.opts.remote) {
-      return refuse("device identity required", { code: "DEVICE_IDENTITY_REQUIRED" }); // not recorded
+      return refuse("device identity required", { code: "DEVICE_IDENTITY_REQUIRED" }, "NOT_PAIRED");
     }
 
     // A device token issued to this device is accepted in place of the shared token (which may have changed since).
@@ -569,10 +575,18 @@ export class FakeOpenClaw {
         platform: device.platform,
       };
       this.pending.set(request.requestId, request);
-      const changed = !!known;
+      const reason = known ? "metadata-upgrade" : "not-paired";
       return refuse(
-        changed ? "pairing required: device identity changed and must be re-approved" : "pairing required: device is not approved yet",
-        { code: "PAIRING_REQUIRED", reason: changed ? "metadata-upgrade" : "not-paired", requestId: request.requestId, deviceId: device.deviceId },
+        known ? "pairing required: device identity changed and must be re-approved" : "pairing required: device is not approved yet",
+        {
+          code: "PAIRING_REQUIRED",
+          reason,
+          requestId: request.requestId,
+          remediationHint: known ? "Review the refreshed device details, then approve the pending request." : "Approve this device from the pending pairing requests.",
+          deviceId: device.deviceId,
+          requestedRole: p.role,
+          requestedScopes: p.scopes ?? [],
+        },
         "NOT_PAIRED",
       );
     }
