@@ -149,6 +149,7 @@ describe("contract", () => {
       "lifecycle.reconcile.skip_missing_agent",
       "lifecycle.reconcile.skip_not_stuck",
       "lifecycle.reconcile.skip_stale_generation",
+      "lifecycle.run.failed",
       "lifecycle.wake.failed",
       "lifecycle.wake.sent",
       "operator.action",
@@ -431,6 +432,49 @@ describe("wake_failed", () => {
       assert.deepEqual(result.state, before, status);
       assert.deepEqual(result.actions, [], status);
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------------
+// run_failed (the gateway reported that the run a wake started failed)
+// ---------------------------------------------------------------------------------------------------------------------
+
+describe("run_failed", () => {
+  const ERROR = 'No API key found for provider "openai"';
+  const CAUSE = `agent run failed on the gateway: ${ERROR}`;
+  const failed = (attempt: number, generation = 1): LifecycleInput => ({ type: "run_failed", generation, attempt, error: ERROR });
+
+  test("while waking: the gateway's words become the error and are recorded on the attempt; the deadline still decides", () => {
+    const before = wakingState(2, 30);
+    const { state, actions } = step(before, failed(2), at(31));
+    assert.deepEqual(state, { ...before, lastProvisionError: CAUSE });
+    assert.deepEqual(only(actions, "record_run_error"), { type: "record_run_error", generation: 1, attempt: 2, error: ERROR });
+    assert.match(emitted(actions, "lifecycle.run.failed").message, /^Wake 2 reached the gateway, but the agent's run failed: No API key/);
+    none(actions, "resolve_attempt");
+  });
+
+  test("a report about an earlier cycle changes nothing and records nothing", () => {
+    const before = wakingState(1, 0, { lifecycleGeneration: 2 });
+    const { state, actions } = step(before, failed(1, 1), at(1));
+    assert.deepEqual(state, before);
+    assert.deepEqual(actions, []);
+  });
+
+  test("late, after the cycle ended offline for want of a check-in: the cause joins the reason, once", () => {
+    const before = makeState({ status: "offline", statusReason: REASON_MAX_WAKE_ATTEMPTS, wakeAttempts: 3, lastProvisionError: noCheckinMessage(3, 30, null) });
+    const { state, actions } = step(before, failed(3), at(100));
+    assert.deepEqual(state, { ...before, lastProvisionError: noCheckinMessage(3, 30, CAUSE) });
+    assert.deepEqual(types(actions), ["record_run_error", "emit:lifecycle.run.failed"]);
+    const again = step(state, failed(3), at(101));
+    assert.deepEqual(again.state, state);
+    assert.deepEqual(types(again.actions), ["record_run_error"]);
+  });
+
+  test("an agent that checked in meanwhile stays as it is; only the attempt records the failure", () => {
+    const before = makeState({ status: "online", lastSeenAt: at(5) });
+    const { state, actions } = step(before, failed(1), at(6));
+    assert.deepEqual(state, before);
+    assert.deepEqual(types(actions), ["record_run_error"]);
   });
 });
 

@@ -10,7 +10,7 @@ import { loadConfig } from "../../server/config";
 test("OPENCLAW_MIN_VERSION defaults to the oldest release the interop suite tests", () => {
   const oldest = [...OPENCLAW_TESTED_VERSIONS].sort((a, b) => compareCalVer(parseCalVer(a)!, parseCalVer(b)!))[0];
   assert.equal(DEFAULT_MIN_VERSION, oldest);
-  assert.equal(loadConfig({}).OPENCLAW_MIN_VERSION, oldest);
+  assert.equal(loadConfig({ NODE_ENV: "test" }).OPENCLAW_MIN_VERSION, oldest);
 });
 
 test("every tested release has a committed recording, and every recording a tested release", () => {
@@ -23,6 +23,6 @@ test("every tested release has a committed recording, and every recording a test
 });
 
 test("OPENCLAW_MIN_VERSION must be a CalVer version", () => {
-  assert.equal(loadConfig({ OPENCLAW_MIN_VERSION: "2026.6.11" }).OPENCLAW_MIN_VERSION, "2026.6.11");
-  assert.throws(() => loadConfig({ OPENCLAW_MIN_VERSION: "latest" }), /OPENCLAW_MIN_VERSION/);
+  assert.equal(loadConfig({ NODE_ENV: "test", OPENCLAW_MIN_VERSION: "2026.6.11" }).OPENCLAW_MIN_VERSION, "2026.6.11");
+  assert.throws(() => loadConfig({ NODE_ENV: "test", OPENCLAW_MIN_VERSION: "latest" }), /OPENCLAW_MIN_VERSION/);
 });
