@@ -113,3 +113,17 @@ describe("metrics", () => {
     }
   });
 });
+
+test("timed drivers keep the optional capabilities of the driver they wrap, and only those", async () => {
+  const { instrumentDrivers } = await import("../server/drivers/instrumented");
+  const { createDriverFactory } = await import("../server/drivers");
+  const { SimulatorRuntime } = await import("../server/drivers/simulator");
+  const factory = instrumentDrivers(createDriverFactory(new SimulatorRuntime()));
+  const base = { id: "g", name: "g", tokenSecret: "t", allowInsecureTls: false, workspaceRoot: null };
+  const openclaw = factory({ ...base, driver: "openclaw", url: "ws://127.0.0.1:1" });
+  assert.equal(typeof openclaw.applyAgentSettings, "function");
+  assert.equal(typeof openclaw.deliveredToken, "function");
+  const http = factory({ ...base, driver: "http", url: "http://127.0.0.1:1" });
+  assert.equal(http.applyAgentSettings, undefined);
+  assert.equal(http.deliveredToken, undefined);
+});

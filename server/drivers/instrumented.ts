@@ -4,13 +4,24 @@ import type { DriverFactory } from "./index";
 import type { GatewayDriver } from "./types";
 import { metrics } from "../metrics";
 
-const METHODS = ["provision", "wake", "resetSession", "syncTemplates", "deleteAgent", "probe"] as const satisfies readonly (keyof GatewayDriver)[];
+const METHODS = [
+  "provision",
+  "wake",
+  "resetSession",
+  "syncTemplates",
+  "deleteAgent",
+  "probe",
+  "deliveredToken",
+  "applyAgentSettings",
+] as const satisfies readonly (keyof GatewayDriver)[];
 
 export function instrumentDrivers(factory: DriverFactory): DriverFactory {
   return (gateway) => {
     const driver = factory(gateway);
     const timed = {} as Record<(typeof METHODS)[number], (...args: unknown[]) => Promise<unknown>>;
     for (const method of METHODS) {
+      // Optional capabilities stay absent where the driver has none: callers test for them.
+      if (typeof driver[method] !== "function") continue;
       timed[method] = async (...args) => {
         const stop = metrics.gatewayCallDuration.startTimer({ driver: gateway.driver, method });
         try {
