@@ -5,6 +5,7 @@ import type { Tx } from "../server/db/prisma";
 
 export const QUEUES = {
   reconcile: "lifecycle.reconcile",
+  delete: "lifecycle.delete",
   liveness: "lifecycle.liveness",
   templateSync: "gateway.templates.sync",
   gatewayProbe: "gateway.probe",
@@ -37,12 +38,9 @@ export async function startQueue(opts: QueueOptions, onError: (err: Error) => vo
   });
   boss.on("error", onError);
   await boss.start();
-  await boss.createQueue(QUEUES.reconcile, {
-    // A reconcile that throws (e.g. database hiccup) is retried quickly: the decision it makes is idempotent.
-    retryLimit: 5,
-    retryDelay: 1,
-    expireInSeconds: 60,
-  });
+  await boss.createQueue(QUEUES.reconcile, RECONCILE_QUEUE_POLICY);
+  // Deleting an agent finishes even if the process that started it dies (LifecycleService.removeAgent).
+  await boss.createQueue(QUEUES.delete, { retryLimit: 20, retryDelay: 2, retryBackoff: true, retryDelayMax: 60, expireInSeconds: 120 });
   await boss.createQueue(QUEUES.liveness, { retryLimit: 0, expireInSeconds: 60 });
   // A sync run records every agent's result itself; a job that dies is marked failed, not retried (jobs/template-sync.ts).
   await boss.createQueue(QUEUES.templateSync, { retryLimit: 0, expireInSeconds: 3600 });
@@ -71,7 +69,17 @@ export async function requestGatewaySettings(boss: PgBoss, gatewayId: string, af
   });
 }
 
+/**
+ * A reconcile that throws (e.g. a database hiccup) is retried, sooner first: the decision it makes is idempotent. One
+ * that fails for good, or is held by a worker that died, is re-scheduled by the sweep (LifecycleService.sweep).
+ */
+export const RECONCILE_QUEUE_POLICY = { retryLimit: 8, retryDelay: 1, retryBackoff: true, retryDelayMax: 30, expireInSeconds: 60 } as const;
+
 /** Inserts the job through the caller's Prisma transaction: it commits or rolls back with the state change. */
 export async function enqueueReconcile(boss: PgBoss, tx: Tx, data: ReconcileJobData, at: Date): Promise<string | null> {
   return boss.send(QUEUES.reconcile, data, { startAfter: at, db: fromPrisma(tx) });
+}
+
+export async function enqueueDelete(boss: PgBoss, tx: Tx, agentId: string, at: Date): Promise<string | null> {
+  return boss.send(QUEUES.delete, { agentId }, { startAfter: at, db: fromPrisma(tx) });
 }

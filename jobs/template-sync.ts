@@ -21,7 +21,8 @@ import type { LifecycleService } from "../server/lifecycle/service";
 import { gatewayUnreachableError } from "../server/gateways/probe";
 import { renderTemplates, templateContextOf, TEMPLATE_REVISION } from "../server/templates/render";
 import { QUEUES } from "./queue";
-import { checkAgentToken, issueAgentToken, parseAgentToken, rotateTokenColumns, type IssuedToken } from "../server/agents/tokens";
+import { checkAgentToken, issueAgentToken, parseAgentToken } from "../server/agents/tokens";
+import { storeDeliveredToken } from "../server/agents/token-store";
 
 export interface TemplateSyncJobData {
   runId: string;
@@ -55,23 +56,9 @@ async function tokenRepairNeeded(db: Db, agentId: string, delivered: string | nu
   if (!parsed || parsed.agentId !== agentId) return true;
   const stored = await db.agent.findUnique({
     where: { id: agentId },
-    select: { tokenHash: true, previousTokenHash: true, previousTokenExpiresAt: true },
+    select: { tokenHash: true, pendingTokenHash: true, previousTokenHash: true, previousTokenExpiresAt: true },
   });
   return !stored || !checkAgentToken(parsed.secretHash, stored, new Date()).ok;
-}
-
-/** After the new token reached the agent: it becomes current, and the one before it overlaps briefly. */
-async function storeDeliveredToken(db: Db, agentId: string, issued: IssuedToken, overlapSeconds: number): Promise<void> {
-  await db.$transaction(async (tx) => {
-    const current = await tx.agent.findUniqueOrThrow({
-      where: { id: agentId },
-      select: { tokenHash: true, tokenDelivered: true, previousTokenHash: true, previousTokenExpiresAt: true },
-    });
-    await tx.agent.update({
-      where: { id: agentId },
-      data: { ...rotateTokenColumns(current, issued, new Date(), overlapSeconds), tokenDelivered: true },
-    });
-  });
 }
 
 /** Creates the run and enqueues its job in one transaction: a run never exists without the job that completes it. */

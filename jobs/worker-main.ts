@@ -39,5 +39,6 @@ async function main(): Promise<void> {
 
 main().catch((err) => {
   logger.fatal({ err }, "worker failed to start");
+  process.stderr.write(`\nMission Control worker failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 });

@@ -7,7 +7,7 @@ import type { EventBus } from "../server/events/bus";
 import type { LifecycleService } from "../server/lifecycle/service";
 import type { Logger } from "../server/logger";
 import { metrics } from "../server/metrics";
-import { QUEUES, type ReconcileJobData } from "./queue";
+import { QUEUES, RECONCILE_QUEUE_POLICY, type ReconcileJobData } from "./queue";
 import type { DriverFactory } from "../server/drivers";
 import { probeAllGateways, probeGateway } from "../server/gateways/probe";
 import { failTemplateSync, runTemplateSync, type TemplateSyncJobData } from "./template-sync";
@@ -70,12 +70,16 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
           } catch (err) {
             const error = err instanceof Error ? err.message : String(err);
             metrics.jobsProcessed.inc({ queue: QUEUES.reconcile, result: "failed" });
+            const retryLimit = (job as JobWithMetadata<ReconcileJobData>).retryLimit ?? RECONCILE_QUEUE_POLICY.retryLimit;
+            const lastTry = job.retryCount >= retryLimit;
             await events
               .emit({
                 ...ids,
                 event: "queue.worker.failed",
-                message: `Reconcile job failed (will retry): ${error}`,
-                data: { queue: QUEUES.reconcile, jobId: job.id, retryCount: job.retryCount, worker: workerId },
+                message: lastTry
+                  ? `Reconcile job failed for good after ${job.retryCount + 1} tries: ${error}; the sweep re-schedules it`
+                  : `Reconcile job failed (will retry, try ${job.retryCount + 1} of ${retryLimit + 1}): ${error}`,
+                data: { queue: QUEUES.reconcile, jobId: job.id, retryCount: job.retryCount, retryLimit, final: lastTry, worker: workerId },
               })
               .catch(() => undefined);
             return { id: job.id, status: "failed", output: { error } };
@@ -84,9 +88,13 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       ),
   );
 
+  await boss.work<{ agentId: string }>(QUEUES.delete, { pollingIntervalSeconds: deps.pollSeconds, batchSize: 10, localConcurrency: 2 }, async (jobs) => {
+    for (const job of jobs) await lifecycle.removeAgent(job.data.agentId);
+  });
+
   await boss.work(QUEUES.liveness, { pollingIntervalSeconds: deps.pollSeconds }, async () => {
     const result = await lifecycle.sweep();
-    if (result.lost > 0 || result.restarted > 0) logger.info({ ...result }, "liveness sweep");
+    if (result.lost > 0 || result.restarted > 0 || result.repaired > 0) logger.info({ ...result }, "liveness sweep");
   });
 
   // Template sync runs (jobs/template-sync.ts) and gateway probes (server/gateways/probe.ts).
@@ -118,14 +126,13 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     boss
       .send(QUEUES.liveness, {}, { singletonKey: "sweep", singletonSeconds: Math.max(1, Math.floor(deps.livenessSweepSeconds)) })
       .catch((err) => logger.warn({ err: String(err) }, "could not schedule the liveness sweep"));
+  // The database's clock, like every liveness comparison (server/system/health.ts).
+  const queues: string[] = Object.values(QUEUES);
   const beat = () =>
-    deps.db.queueWorker
-      .upsert({
-        where: { id: workerId },
-        create: { id: workerId, host: os.hostname(), pid: process.pid, queueSchema: deps.queueSchema, queues: Object.values(QUEUES) },
-        update: { lastBeatAt: new Date() },
-      })
-      .catch((err) => logger.warn({ err: String(err) }, "worker beat failed"));
+    deps.db.$executeRaw`
+      INSERT INTO "QueueWorker" (id, host, pid, "queueSchema", queues, "startedAt", "lastBeatAt")
+      VALUES (${workerId}, ${os.hostname()}, ${process.pid}, ${deps.queueSchema}, ${queues}::text[], clock_timestamp(), clock_timestamp())
+      ON CONFLICT (id) DO UPDATE SET "lastBeatAt" = clock_timestamp()`.catch((err) => logger.warn({ err: String(err) }, "worker beat failed"));
 
   await beat();
   void requestSweep();
@@ -145,6 +152,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       clearInterval(probeTimer);
       clearInterval(beatTimer);
       await boss.offWork(QUEUES.reconcile, { wait: true }).catch(() => undefined);
+      await boss.offWork(QUEUES.delete, { wait: true }).catch(() => undefined);
       await boss.offWork(QUEUES.liveness, { wait: true }).catch(() => undefined);
       await boss.offWork(QUEUES.templateSync, { wait: true }).catch(() => undefined);
       await boss.offWork(QUEUES.gatewayProbe, { wait: true }).catch(() => undefined);

@@ -19,6 +19,7 @@ export type Cause =
   | "gateway_unreachable"
   | "device_not_paired"
   | "run_failed"
+  | "old_token"
   | "heartbeats_rejected"
   | "stale_templates"
   | "no_checkin"
@@ -216,6 +217,18 @@ export function diagnose({ agent, health, gateway, events, now }: DiagnoseInput)
         sentence: `Gateway ${agent.gateway.name} is unreachable${gwError || wake?.error ? ` (${gwError ?? wake?.error})` : ""}, so wakes never reach the agent — this is not the agent's fault: fix the gateway's URL, token or network, then press Reprovision.`,
         fix: "gateway",
         fixLabel: "Open gateway",
+      };
+    }
+    // Heartbeats arrive after the last wake but did not count (a counted one makes the agent online): they carry the
+    // token of an earlier cycle — the old session is alive, this cycle's provisioning never reached it.
+    const seenThisCycle = agent.lastSeenAt && agent.lastWakeSentAt && new Date(agent.lastSeenAt) > new Date(agent.lastWakeSentAt);
+    if (seenThisCycle && (agent.status === "waking" || (agent.status === "offline" && problem?.kind !== "heartbeat_lost"))) {
+      return {
+        cause: "old_token",
+        sentence:
+          "The agent is alive but still checks in with the token of an earlier cycle, so this cycle's provisioning did not reach it (see the last error): fix what the error says, then press Reprovision.",
+        fix: "reprovision",
+        fixLabel: "Reprovision",
       };
     }
     const runError = wake?.runError ?? runFailure(agent.lastProvisionError);

@@ -1,6 +1,7 @@
 // The application container: everything a web or worker process needs, wired once. Tests build the same thing.
 import type { PgBoss } from "pg-boss";
-import type { Config } from "./config";
+import pg from "pg";
+import { normaliseBaseUrl, type Config } from "./config";
 import { createPrisma, type Db } from "./db/prisma";
 import { EventBus } from "./events/bus";
 import { logger as defaultLogger, type Logger } from "./logger";
@@ -9,7 +10,7 @@ import { SimulatorRuntime, type SimulatorTiming } from "./drivers/simulator";
 import { createDriverFactory, gatewayDeviceTokens, type DriverDependencies, type DriverFactory } from "./drivers";
 import { deviceIdentityLoader } from "./drivers/openclaw";
 import { instrumentDrivers } from "./drivers/instrumented";
-import { LifecycleService } from "./lifecycle/service";
+import { LifecycleService, type LifecycleSettings } from "./lifecycle/service";
 import { AgentAuthenticator } from "./agents/agent-auth";
 import { Authenticator } from "./auth/principal";
 import { setGaugeSource } from "./metrics";
@@ -20,6 +21,8 @@ import { systemHealth } from "./system/health";
 import { NotificationService } from "./notifications/service";
 import { convergenceMetrics } from "./convergence-metrics";
 import { scheduleRetention } from "../jobs/retention";
+import { verifySecretKey } from "./secrets/key-check";
+import { createRateLimits, type RateLimits } from "./http/rate-limits";
 
 export interface AppOptions {
   databaseUrl: string;
@@ -31,6 +34,10 @@ export interface AppOptions {
   drivers?: (simulator: SimulatorRuntime, deps: DriverDependencies) => DriverFactory;
   publisher?: Publisher;
   baseUrl: () => string;
+  /** Contend for hosting the simulated agents (default true; see server/drivers/simulator.ts). */
+  simulatorHost?: boolean;
+  /** Overrides of lifecycle timings that have no setting of their own (tests). */
+  lifecycle?: Partial<Pick<LifecycleSettings, "repairAfterSeconds" | "abandonedJobSeconds" | "stuckProvisioningSeconds">>;
 }
 
 export interface App {
@@ -41,6 +48,8 @@ export interface App {
   events: EventBus;
   publisher: Publisher;
   simulator: SimulatorRuntime;
+  /** Rate limits, shared by every process through PostgreSQL. */
+  limits: RateLimits;
   /** Builds the driver of a gateway (template sync and probes use it outside the lifecycle). */
   drivers: DriverFactory;
   /** Where agents reach Mission Control (heartbeat URL in templates). */
@@ -64,6 +73,13 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const { config } = opts;
   const logger = opts.logger ?? defaultLogger;
   const db = createPrisma(opts.databaseUrl);
+  // Before anything reads a stored secret: a key that cannot open them is a startup error, not a fleet of failures.
+  try {
+    await verifySecretKey(db);
+  } catch (err) {
+    await db.$disconnect();
+    throw err;
+  }
   const boss = await startQueue(
     { databaseUrl: opts.databaseUrl, schema: config.QUEUE_SCHEMA, pollSeconds: config.QUEUE_POLL_SECONDS },
     (err) => logger.error({ err: err.message }, "queue error"),
@@ -71,7 +87,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
   let broadcaster: Broadcaster | undefined;
   const publisher = opts.publisher ?? new SocketPublisher(() => broadcaster);
   const events = new EventBus(db, logger, publisher);
-  const simulator = new SimulatorRuntime(opts.simulatorTiming);
+  const simulator = new SimulatorRuntime(db, opts.simulatorTiming);
+  const limitsPool = new pg.Pool({ connectionString: opts.databaseUrl, max: 8, application_name: "mission-control:limits" });
+  limitsPool.on("error", (err) => logger.warn({ err: err.message }, "rate-limit pool error"));
+  const limits = createRateLimits(config, limitsPool);
+  const baseUrl = () => normaliseBaseUrl(opts.baseUrl());
   const drivers = instrumentDrivers(
     (opts.drivers ?? createDriverFactory)(simulator, {
       deviceIdentity: deviceIdentityLoader(db),
@@ -86,15 +106,18 @@ export async function createApp(opts: AppOptions): Promise<App> {
     publisher,
     drivers,
     logger,
-    clock: opts.clock,
     settings: {
       checkinDeadlineSeconds: config.CHECKIN_DEADLINE_SECONDS,
       maxWakeAttempts: config.MAX_WAKE_ATTEMPTS,
       heartbeatIntervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS,
       tokenOverlapSeconds: config.AGENT_TOKEN_OVERLAP_SECONDS,
-      gatewayCallTimeoutMs: 30_000,
-      stuckProvisioningSeconds: 120,
-      baseUrl: opts.baseUrl,
+      gatewayCallTimeoutMs: config.GATEWAY_CALL_TIMEOUT_SECONDS * 1000,
+      stuckProvisioningSeconds: config.GATEWAY_CALL_TIMEOUT_SECONDS + 5,
+      repairAfterSeconds: 2,
+      abandonedJobSeconds: 5,
+      queueSchema: config.QUEUE_SCHEMA,
+      baseUrl,
+      ...opts.lifecycle,
     },
   });
   const health = () => systemHealth(db, config.QUEUE_SCHEMA);
@@ -104,7 +127,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     events,
     logger,
     lifecycle,
-    baseUrl: opts.baseUrl,
+    baseUrl,
     clock: opts.clock,
     settings: {
       groupSeconds: config.NOTIFY_GROUP_SECONDS,
@@ -127,8 +150,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
     events,
     publisher,
     simulator,
+    limits,
     drivers,
-    baseUrl: opts.baseUrl,
+    baseUrl,
     lifecycle,
     agentAuth: new AgentAuthenticator(db, events, opts.clock),
     auth: new Authenticator(db, { bootstrapToken: config.MC_BOOTSTRAP_TOKEN, sessionTtlHours: config.SESSION_TTL_HOURS }),
@@ -150,7 +174,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         livenessSweepSeconds: config.LIVENESS_SWEEP_SECONDS,
         gatewayProbeSeconds: config.GATEWAY_PROBE_SECONDS,
         drivers,
-        baseUrl: opts.baseUrl,
+        baseUrl,
         queueSchema: config.QUEUE_SCHEMA,
         tokenOverlapSeconds: config.AGENT_TOKEN_OVERLAP_SECONDS,
       });
@@ -177,9 +201,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await lifecycle.idle();
       await notifications.stop();
       await boss.stop({ graceful: true, timeout: 5000 }).catch(() => undefined);
+      await limitsPool.end().catch(() => undefined);
       await db.$disconnect();
     },
   };
+  if (opts.simulatorHost !== false) simulator.startHosting(opts.databaseUrl, logger);
   logger.info({ queueSchema: config.QUEUE_SCHEMA, queues: Object.values(QUEUES) }, "queue connected");
   return app;
 }
+

@@ -26,7 +26,12 @@ const schema = z.object({
   ADMIN_PASSWORD: optionalText,
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default("0.0.0.0"),
-  MC_BASE_URL: z.string().url().optional(),
+  /** Normalised here, once: no trailing slash (agents would otherwise be given `//api/agent/heartbeat`). */
+  MC_BASE_URL: z
+    .string()
+    .url()
+    .optional()
+    .transform((url) => (url === undefined ? undefined : normaliseBaseUrl(url))),
   CHECKIN_DEADLINE_SECONDS: seconds(30),
   MAX_WAKE_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(3),
   HEARTBEAT_INTERVAL_SECONDS: seconds(60),
@@ -37,6 +42,8 @@ const schema = z.object({
     .string()
     .regex(/^v?\d{4}\.\d{1,2}\.\d{1,2}(-\d+)?$/, "a CalVer version such as 2026.4.29")
     .default(DEFAULT_MIN_VERSION),
+  /** Longest one gateway call (and one provisioning) may take before it is cancelled and counted as failed. */
+  GATEWAY_CALL_TIMEOUT_SECONDS: seconds(30),
   QUEUE_POLL_SECONDS: z.coerce.number().min(0.5).default(0.5),
   QUEUE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default("pgboss"),
   AGENT_TOKEN_OVERLAP_SECONDS: seconds(600),
@@ -69,6 +76,8 @@ const schema = z.object({
     .enum(["0", "1", "true", "false", "auto"])
     .default("auto")
     .transform((v) => (v === "auto" ? ("auto" as const) : v === "1" || v === "true")),
+  /** 0: serve the APIs and Socket.IO only, without the web console (an API node behind a load balancer). */
+  MC_CONSOLE: flag(true),
   MC_DEV: flag(false),
   /** `/api/metrics` without authentication. */
   MC_METRICS_PUBLIC: flag(false),
@@ -112,6 +121,11 @@ const cliSchema = z.object({
 /** The settings of `npm run mc` (scripts/mc.ts), the command-line client. */
 export function cliConfig(env: Environment = process.env): z.infer<typeof cliSchema> {
   return cliSchema.parse(env);
+}
+
+/** `https://mc.example.com/` and `https://mc.example.com` are the same base URL: no trailing slashes. */
+export function normaliseBaseUrl(url: string): string {
+  return url.trim().replace(/\/+$/, "");
 }
 
 let cached: Config | undefined;

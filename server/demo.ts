@@ -61,17 +61,3 @@ export async function seedDemoIfEmpty(app: App): Promise<boolean> {
   app.logger.info({ gatewayId: gateway.id }, "seeded the demo simulator gateway");
   return true;
 }
-
-/**
- * Simulated agents live in this process's memory: after a restart they are gone, as after a real gateway restart.
- * Reprovision them so the demo fleet comes back instead of slowly going offline.
- */
-export async function restartSimulatedAgents(app: App): Promise<number> {
-  const agents = await app.db.agent.findMany({
-    where: { gateway: { driver: "simulator" }, status: { not: "deleting" } },
-    select: { id: true },
-  });
-  const missing = agents.filter((a) => !app.simulator.has(a.id));
-  for (const a of missing) await app.lifecycle.startCycle(a.id, "system:simulator", "simulator runtime restarted");
-  return missing.length;
-}

@@ -11,7 +11,7 @@ import { applyMigrations } from "./db/migrate";
 import { ensureFirstAdmin } from "./auth/bootstrap";
 import { createApp } from "./app";
 import { createHttpServer } from "./http/server";
-import { restartSimulatedAgents, seedDemoIfEmpty, shouldSeedDemo } from "./demo";
+import { seedDemoIfEmpty, shouldSeedDemo } from "./demo";
 import { attachPostgresAdapter } from "./realtime/postgres";
 import { secretKey } from "./secrets/crypto";
 import { createShutdown } from "./shutdown";
@@ -24,7 +24,8 @@ async function main(): Promise<void> {
   const say = (m: string) => process.stdout.write(`[mission-control] ${m}\n`);
 
   const dev = config.MC_DEV;
-  if (!dev && !fs.existsSync(path.join(root, ".next", "BUILD_ID"))) {
+  const consoleOn = config.MC_CONSOLE;
+  if (consoleOn && !dev && !fs.existsSync(path.join(root, ".next", "BUILD_ID"))) {
     throw new Error("No build of the web console in .next: run `npm run build` (or `npm start`, which builds when there is none)");
   }
   secretKey(say);
@@ -38,14 +39,16 @@ async function main(): Promise<void> {
   await ensureFirstAdmin(app.db, logger, config);
 
   const hostname = config.HOST === "0.0.0.0" ? "localhost" : config.HOST;
-  const nextApp = next({ dev, dir: root, hostname, port, quiet: !dev });
-  await nextApp.prepare();
-  const handle = nextApp.getRequestHandler();
-  const upgrade = dev ? nextApp.getUpgradeHandler() : undefined;
-  const { server, io } = createHttpServer(app, {
-    handle: (req, res) => handle(req, res),
-    upgrade: upgrade ? (req, socket, head) => upgrade(req, socket, head) : undefined,
-  });
+  const nextApp = consoleOn ? next({ dev, dir: root, hostname, port, quiet: !dev }) : null;
+  await nextApp?.prepare();
+  const handle = nextApp?.getRequestHandler();
+  const upgrade = nextApp && dev ? nextApp.getUpgradeHandler() : undefined;
+  const { server, io } = createHttpServer(
+    app,
+    handle
+      ? { handle: (req, res) => handle(req, res), upgrade: upgrade ? (req, socket, head) => upgrade(req, socket, head) : undefined }
+      : undefined,
+  );
   const closeAdapter = attachPostgresAdapter(io, database.url);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -57,10 +60,9 @@ async function main(): Promise<void> {
   if (config.MC_WORKER) await app.startWorker();
   else say("MC_WORKER=0: this process runs no queue worker; run `npm run worker` somewhere, or lifecycle is paused");
 
-  if (!(shouldSeedDemo(config.MC_DEMO, database.embedded) && (await seedDemoIfEmpty(app)))) {
-    const restarted = await restartSimulatedAgents(app);
-    if (restarted > 0) say(`Reprovisioning ${restarted} simulated agent(s) after restart`);
-  }
+  // Simulated agents need no reprovisioning after a restart: their state is in the database and whichever process
+  // hosts the simulator resumes them (server/drivers/simulator.ts).
+  if (shouldSeedDemo(config.MC_DEMO, database.embedded)) await seedDemoIfEmpty(app);
 
   const { version, commit } = buildInfo();
   say(
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
     exit: (code) => process.exit(code),
     after: async () => {
       await closeAdapter().catch(() => undefined);
-      await nextApp.close?.().catch?.(() => undefined);
+      await nextApp?.close?.().catch?.(() => undefined);
       await database.stop?.().catch(() => undefined);
     },
   });

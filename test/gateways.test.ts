@@ -103,7 +103,7 @@ describe("gateway procedures", () => {
     assert.equal(await h.app.db.board.count({ where: { id: board.id } }), 0);
     assert.equal(await h.app.db.agent.count({ where: { gatewayId: gw.id } }), 0);
     assert.equal(await h.app.db.templateSyncRun.count({ where: { gatewayId: gw.id } }), 0);
-    for (const a of agents) assert.equal(h.app.simulator.has(a.id), false, "removed from the runtime");
+    for (const a of agents) assert.equal(await h.app.simulator.has(a.id), false, "removed from the runtime");
     const audit = await h.app.db.lifecycleEvent.findFirst({ where: { event: "operator.action", gatewayId: gw.id }, orderBy: { id: "desc" } });
     assert.match(audit?.message ?? "", /admin@test deleted gateway \(3 agents\) doomed/);
     await assert.rejects(admin.gateways.delete({ id: gw.id }), /Gateway not found/);

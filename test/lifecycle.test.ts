@@ -2,7 +2,7 @@
 // simulated agents. Deadline 1.5 s, 3 attempts.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startHarness, waitFor, eventsOf, type Harness } from "./support/harness";
+import { startHarness, waitFor, eventsOf, simulatorToken, type Harness } from "./support/harness";
 import { createDriverFactory } from "../server/drivers";
 import { GatewayCallError } from "../server/drivers/types";
 import { QUEUES } from "../jobs/queue";
@@ -99,7 +99,7 @@ describe("convergence on the real stack", { concurrency: true }, () => {
   test("a gateway that lost the agent (restart): the next wake provisions it again and it converges", async () => {
     const id = await h.agent(gatewayId, "slow");
     await waitFor(async () => (await agentRow(h, id)).wakeAttempts === 1, 3000, "first wake");
-    h.app.simulator.remove(id);
+    await h.app.simulator.remove(id);
     await waitFor(statusIs(h, id, "online"), 2 * DEADLINE_MS + 4000, "online after re-provisioning");
     const events = await eventsOf(h.app, id);
     assert.equal(events.filter((e) => e === "lifecycle.provision.succeeded").length, 2);
@@ -153,7 +153,9 @@ describe("convergence on the real stack", { concurrency: true }, () => {
   test("a heartbeat brings an offline agent back online", async () => {
     const id = await h.agent(gatewayId, "silent");
     await waitFor(statusIs(h, id, "offline"), MAX * DEADLINE_MS + 4000, "offline");
-    await h.app.lifecycle.heartbeat(id);
+    // The token the (silent) simulated runtime holds, used the way an agent would.
+    const res = await fetch(`${h.baseUrl}/api/agent/heartbeat`, { method: "POST", headers: { "x-agent-token": await simulatorToken(h.app, id) } });
+    assert.equal(res.status, 200);
     const row = await agentRow(h, id);
     assert.equal(row.status, "online");
     assert.equal(row.lastProvisionError, null);

@@ -118,7 +118,8 @@ test("timed drivers keep the optional capabilities of the driver they wrap, and 
   const { instrumentDrivers } = await import("../server/drivers/instrumented");
   const { createDriverFactory } = await import("../server/drivers");
   const { SimulatorRuntime } = await import("../server/drivers/simulator");
-  const factory = instrumentDrivers(createDriverFactory(new SimulatorRuntime()));
+  // No database is touched: only which methods the drivers have is looked at.
+  const factory = instrumentDrivers(createDriverFactory(new SimulatorRuntime({} as never)));
   const base = { id: "g", name: "g", tokenSecret: "t", allowInsecureTls: false, workspaceRoot: null };
   const openclaw = factory({ ...base, driver: "openclaw", url: "ws://127.0.0.1:1" });
   assert.equal(typeof openclaw.applyAgentSettings, "function");

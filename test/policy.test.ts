@@ -8,6 +8,7 @@ import {
   HEARTBEAT_LOSS_FACTOR,
   REASON_HEARTBEAT_LOST,
   REASON_MAX_WAKE_ATTEMPTS,
+  countsForCycle,
   noCheckinMessage,
   transition,
   type AgentStatus,
@@ -44,6 +45,7 @@ function makeState(overrides: Partial<LifecycleState> = {}): LifecycleState {
     lastSeenAt: null,
     lastProvisionError: null,
     heartbeatIntervalSeconds: 60,
+    cycleTokenGeneration: null,
     ...overrides,
   };
 }
@@ -58,6 +60,9 @@ function wakingState(attempt: number, sentAtSeconds = 0, overrides: Partial<Life
     ...overrides,
   });
 }
+
+/** A heartbeat with a token of the newest cycle (a generation above any these tests reach). */
+const HEARTBEAT: LifecycleInput = { type: "heartbeat", credential: { slot: "current", generation: Number.MAX_SAFE_INTEGER } };
 
 function deepFreeze<T>(value: T): T {
   if (value && typeof value === "object" && !(value instanceof Date)) {
@@ -128,7 +133,7 @@ const reconcileJob = (generation: number, attempt: number): LifecycleInput => ({
 // ---------------------------------------------------------------------------------------------------------------------
 
 describe("contract", () => {
-  test("EVENT_NAMES is exactly the SPEC §2 list", () => {
+  test("EVENT_NAMES is the SPEC §2 list plus the product's own additions", () => {
     assert.deepEqual([...EVENT_NAMES].sort(), [
       "agent.heartbeat",
       "agent.heartbeat.rejected",
@@ -139,14 +144,18 @@ describe("contract", () => {
       "gateway.templates.sync.started",
       "gateway.templates.sync.succeeded",
       "lifecycle.cycle.started",
+      "lifecycle.delete.failed",
       "lifecycle.provision.failed",
       "lifecycle.provision.succeeded",
       "lifecycle.queue.enqueued",
       "lifecycle.reconcile.deferred",
       "lifecycle.reconcile.max_attempts_reached",
+      "lifecycle.reconcile.repaired",
       "lifecycle.reconcile.retriggered",
+      "lifecycle.reconcile.skip_cycle_ended",
       "lifecycle.reconcile.skip_deleting",
       "lifecycle.reconcile.skip_missing_agent",
+      "lifecycle.reconcile.skip_no_wake_outstanding",
       "lifecycle.reconcile.skip_not_stuck",
       "lifecycle.reconcile.skip_stale_generation",
       "lifecycle.run.failed",
@@ -175,7 +184,7 @@ describe("contract", () => {
       START_NEW,
       { type: "wake_due", generation: 1 },
       { type: "wake_failed", generation: 1, attempt: 1, error: "x" },
-      { type: "heartbeat" },
+      HEARTBEAT,
       { type: "liveness_check" },
       { type: "delete" },
     ];
@@ -242,7 +251,15 @@ describe("start_cycle", () => {
       wakeAttempts: 0,
       checkinDeadlineAt: null,
       lastProvisionError: null,
+      cycleTokenGeneration: 3,
     });
+  });
+
+  test("a cycle that delivers a new token needs that token; a wake-only cycle relies on the delivered one", () => {
+    const before = makeState({ status: "online", lifecycleGeneration: 4, cycleTokenGeneration: 2 });
+    assert.equal(step(before, START_EXISTING, at(0)).state.cycleTokenGeneration, 5);
+    const wakeOnly: LifecycleInput = { type: "start_cycle", isNew: false, startedBy: "op", reason: "wake", reusesTokenOf: 2 };
+    assert.equal(step(before, wakeOnly, at(0)).state.cycleTokenGeneration, 2);
   });
 
   test("mid-cycle (waking) restarts: new generation, attempts 0, deadline cleared, old attempts superseded", () => {
@@ -482,11 +499,49 @@ describe("run_failed", () => {
 // heartbeat (SPEC §1 step 4)
 // ---------------------------------------------------------------------------------------------------------------------
 
+describe("heartbeat credentials (path 1: a token of an earlier cycle never completes this one)", () => {
+  const cred = (slot: "current" | "pending" | "previous", generation: number | null): LifecycleInput => ({ type: "heartbeat", credential: { slot, generation } });
+
+  test("countsForCycle: the cycle's own token (current or pending) counts; an earlier generation or the overlap slot does not", () => {
+    const s = wakingState(1, 0, { lifecycleGeneration: 5, cycleTokenGeneration: 5 });
+    assert.equal(countsForCycle(s, { slot: "current", generation: 5 }), true);
+    assert.equal(countsForCycle(s, { slot: "pending", generation: 5 }), true);
+    assert.equal(countsForCycle(s, { slot: "current", generation: 4 }), false);
+    assert.equal(countsForCycle(s, { slot: "current", generation: null }), false);
+    assert.equal(countsForCycle(s, { slot: "previous", generation: 5 }), false);
+    // A wake-only cycle relies on the token delivered in generation 3.
+    const wake = wakingState(1, 0, { lifecycleGeneration: 5, cycleTokenGeneration: 3 });
+    assert.equal(countsForCycle(wake, { slot: "current", generation: 3 }), true);
+    assert.equal(countsForCycle(wake, { slot: "previous", generation: null }), false);
+  });
+
+  test("waking + a heartbeat with an earlier cycle's token: stored (lastSeenAt), the agent stays waking, nothing resolved", () => {
+    const before = wakingState(1, 0, { lifecycleGeneration: 5, cycleTokenGeneration: 5, lastProvisionError: "gateway unreachable" });
+    const { state, actions } = step(before, cred("current", 4), at(3));
+    assert.deepEqual(state, { ...before, lastSeenAt: at(3) });
+    assert.deepEqual(actions, []);
+  });
+
+  test("offline after a failed cycle: an earlier cycle's token does not bring the agent back; its own token does", () => {
+    const before = makeState({ status: "offline", statusReason: REASON_MAX_WAKE_ATTEMPTS, lifecycleGeneration: 5, cycleTokenGeneration: 5 });
+    assert.equal(step(before, cred("current", 4), at(1)).state.status, "offline");
+    assert.equal(step(before, cred("previous", null), at(1)).state.status, "offline");
+    assert.equal(step(before, cred("pending", 5), at(1)).state.status, "online");
+  });
+
+  test("online: any accepted token keeps it online (routine heartbeat, lastSeenAt only)", () => {
+    const before = makeState({ status: "online", lifecycleGeneration: 5, cycleTokenGeneration: 5, lastSeenAt: at(0) });
+    const { state, actions } = step(before, cred("previous", null), at(9));
+    assert.deepEqual(state, { ...before, lastSeenAt: at(9) });
+    assert.deepEqual(actions, []);
+  });
+});
+
 describe("heartbeat", () => {
   test("waking → online: attempts 0, deadline/error cleared, attempt checked_in, agent.heartbeat + status.changed", () => {
     const before = wakingState(2, 30, { lifecycleGeneration: 6, lastProvisionError: "ETIMEDOUT" });
     const now = at(41);
-    const { state, actions } = step(before, { type: "heartbeat" }, now);
+    const { state, actions } = step(before, HEARTBEAT, now);
     assert.deepEqual(state, {
       ...before,
       status: "online",
@@ -503,6 +558,7 @@ describe("heartbeat", () => {
       attempt: 2,
       outcome: "checked_in",
       at: now,
+      from: ["pending", "rpc_failed"],
     });
     assert.equal(emitted(actions, "agent.heartbeat").attempt, 2);
     assert.deepEqual(emitted(actions, "agent.status.changed").data, { from: "waking", to: "online", reason: null });
@@ -510,7 +566,7 @@ describe("heartbeat", () => {
 
   test("online → only lastSeenAt changes, no actions (routine heartbeat)", () => {
     const before = makeState({ status: "online", lastSeenAt: at(0), lastWakeSentAt: at(-3) });
-    const { state, actions } = step(before, { type: "heartbeat" }, at(60));
+    const { state, actions } = step(before, HEARTBEAT, at(60));
     assert.deepEqual(state, { ...before, lastSeenAt: at(60) });
     assert.deepEqual(actions, []);
   });
@@ -523,7 +579,7 @@ describe("heartbeat", () => {
       lastWakeSentAt: at(60),
       lastProvisionError: noCheckinMessage(3, 30, null),
     });
-    const { state, actions } = step(before, { type: "heartbeat" }, at(200));
+    const { state, actions } = step(before, HEARTBEAT, at(200));
     assert.equal(state.status, "online");
     assert.equal(state.statusReason, null);
     assert.equal(state.wakeAttempts, 0);
@@ -537,7 +593,7 @@ describe("heartbeat", () => {
 
   test("offline (heartbeat_lost) → online", () => {
     const before = makeState({ status: "offline", statusReason: REASON_HEARTBEAT_LOST, lastSeenAt: at(0) });
-    const { state, actions } = step(before, { type: "heartbeat" }, at(500));
+    const { state, actions } = step(before, HEARTBEAT, at(500));
     assert.equal(state.status, "online");
     assert.equal(state.statusReason, null);
     assert.deepEqual(events(actions), ["agent.heartbeat", "agent.status.changed"]);
@@ -546,7 +602,7 @@ describe("heartbeat", () => {
   test("provisioning / updating / deleting → only lastSeenAt (never online before the wake's check-in)", () => {
     for (const status of ["provisioning", "updating", "deleting"] as AgentStatus[]) {
       const before = makeState({ status, wakeAttempts: 0, lastProvisionError: "kept", statusReason: null });
-      const { state, actions } = step(before, { type: "heartbeat" }, at(9));
+      const { state, actions } = step(before, HEARTBEAT, at(9));
       assert.deepEqual(state, { ...before, lastSeenAt: at(9) }, status);
       assert.deepEqual(actions, [], status);
     }
@@ -577,30 +633,24 @@ describe("reconcile", () => {
     }
   });
 
-  test("checked in since the last wake → skip_not_stuck", () => {
-    // online (the usual case after a check-in)
+  test("checked in during this cycle (online, or online and then lost) → skip_not_stuck", () => {
     const online = makeState({ status: "online", lastSeenAt: at(5), lastWakeSentAt: at(0) });
     let r = step(online, reconcileJob(1, 1), at(30));
     assert.deepEqual(r.state, online);
     assert.deepEqual(types(r.actions), ["emit:lifecycle.reconcile.skip_not_stuck"]);
-    // lastSeenAt after lastWakeSentAt even though the status still says waking
-    const seen = wakingState(1, 0, { lastSeenAt: at(10) });
-    r = step(seen, reconcileJob(1, 1), at(30));
-    assert.deepEqual(r.state, seen);
+    const lost = makeState({ status: "offline", statusReason: REASON_HEARTBEAT_LOST, lastSeenAt: at(5), lastWakeSentAt: at(0) });
+    r = step(lost, reconcileJob(1, 1), at(300));
     assert.deepEqual(types(r.actions), ["emit:lifecycle.reconcile.skip_not_stuck"]);
   });
 
-  test("lastSeenAt == lastWakeSentAt counts as checked in", () => {
-    const before = wakingState(1, 0, { lastSeenAt: at(0) });
-    const { state, actions } = step(before, reconcileJob(1, 1), at(30));
-    assert.deepEqual(state, before);
-    assert.deepEqual(types(actions), ["emit:lifecycle.reconcile.skip_not_stuck"]);
-  });
-
-  test("a heartbeat before the last wake does not count as a check-in", () => {
-    const before = wakingState(1, 0, { lastSeenAt: msAt(-1) });
-    const { actions } = step(before, reconcileJob(1, 1), at(30));
-    assert.ok(events(actions).includes("lifecycle.reconcile.retriggered"));
+  test("path 2: waking is never taken for checked in, whatever lastSeenAt says (another clock, or a heartbeat that committed after the wake)", () => {
+    for (const lastSeenAt of [at(0), at(10), at(29), msAt(-1), at(3600)]) {
+      const before = wakingState(1, 0, { lastSeenAt });
+      const { state, actions } = step(before, reconcileJob(1, 1), at(30));
+      assert.ok(events(actions).includes("lifecycle.reconcile.retriggered"), `lastSeenAt ${lastSeenAt.toISOString()}`);
+      assert.equal(state.status, "waking");
+      assert.equal(state.wakeAttempts, 2);
+    }
   });
 
   test("agent being deleted → skip_deleting", () => {
@@ -610,12 +660,19 @@ describe("reconcile", () => {
     assert.deepEqual(types(actions), ["emit:lifecycle.reconcile.skip_deleting"]);
   });
 
-  test("status not waking (no wake outstanding) → skip_not_stuck", () => {
-    for (const status of ["provisioning", "updating", "offline"] as AgentStatus[]) {
-      const before = makeState({ status, wakeAttempts: 3, lastWakeSentAt: at(60), lastSeenAt: null });
-      const { state, actions } = step(before, reconcileJob(1, 3), at(90));
+  test("path 11: a duplicate job after the cycle ended offline → skip_cycle_ended, never skip_not_stuck (no heartbeat landed)", () => {
+    const before = makeState({ status: "offline", statusReason: REASON_MAX_WAKE_ATTEMPTS, wakeAttempts: 3, lastWakeSentAt: at(60), lastSeenAt: null });
+    const { state, actions } = step(before, reconcileJob(1, 3), at(95));
+    assert.deepEqual(state, before);
+    assert.deepEqual(types(actions), ["emit:lifecycle.reconcile.skip_cycle_ended"]);
+  });
+
+  test("provisioning/updating of the same generation (no wake outstanding) → skip_no_wake_outstanding", () => {
+    for (const status of ["provisioning", "updating"] as AgentStatus[]) {
+      const before = makeState({ status, wakeAttempts: 0, lastSeenAt: null });
+      const { state, actions } = step(before, reconcileJob(1, 1), at(90));
       assert.deepEqual(state, before, status);
-      assert.deepEqual(types(actions), ["emit:lifecycle.reconcile.skip_not_stuck"], status);
+      assert.deepEqual(types(actions), ["emit:lifecycle.reconcile.skip_no_wake_outstanding"], status);
     }
   });
 
@@ -764,17 +821,16 @@ describe("reconcile check order", () => {
     assert.equal(state.status, "waking");
   });
 
-  test("checked-in wins over deleting", () => {
+  test("deleting is decided from the status: a heartbeat seen while deleting does not make it checked in", () => {
     const s = makeState({ status: "deleting", wakeAttempts: 1, lastWakeSentAt: at(0), lastSeenAt: at(3) });
-    assert.deepEqual(skipOf(s, reconcileJob(1, 1), at(30)), ["lifecycle.reconcile.skip_not_stuck"]);
+    assert.deepEqual(skipOf(s, reconcileJob(1, 1), at(30)), ["lifecycle.reconcile.skip_deleting"]);
   });
 
-  test("checked-in wins over attempt mismatch and over the deadline checks", () => {
-    const s = wakingState(2, 30, { lastSeenAt: at(31) });
+  test("checked-in (online) wins over attempt mismatch and over the deadline checks", () => {
+    const s = makeState({ status: "online", wakeAttempts: 0, lastWakeSentAt: at(30), lastSeenAt: at(31) });
     assert.deepEqual(skipOf(s, reconcileJob(1, 1), at(35)), ["lifecycle.reconcile.skip_not_stuck"]);
     assert.deepEqual(skipOf(s, reconcileJob(1, 2), at(35)), ["lifecycle.reconcile.skip_not_stuck"]);
-    const max = wakingState(3, 60, { lastSeenAt: at(60) });
-    assert.deepEqual(skipOf(max, reconcileJob(1, 3), at(90)), ["lifecycle.reconcile.skip_not_stuck"]);
+    assert.deepEqual(skipOf(s, reconcileJob(1, 3), at(90)), ["lifecycle.reconcile.skip_not_stuck"]);
   });
 
   test("deleting wins over deferral and over escalation", () => {
@@ -786,7 +842,7 @@ describe("reconcile check order", () => {
 
   test("not-waking wins over attempt mismatch and deferral", () => {
     const s = makeState({ status: "updating", wakeAttempts: 0, lastWakeSentAt: at(0), checkinDeadlineAt: null });
-    assert.deepEqual(skipOf(s, reconcileJob(1, 1), at(5)), ["lifecycle.reconcile.skip_not_stuck"]);
+    assert.deepEqual(skipOf(s, reconcileJob(1, 1), at(5)), ["lifecycle.reconcile.skip_no_wake_outstanding"]);
   });
 
   test("attempt mismatch wins over deferral (an old attempt's job is not re-scheduled)", () => {
@@ -894,7 +950,7 @@ describe("delete", () => {
     const deleting = step(wakingState(1), { type: "delete" }, at(1)).state;
     assert.equal(step(deleting, START_EXISTING, at(2)).state.status, "deleting");
     assert.deepEqual(step(deleting, { type: "wake_due", generation: 1 }, at(2)).actions, []);
-    assert.equal(step(deleting, { type: "heartbeat" }, at(2)).state.status, "deleting");
+    assert.equal(step(deleting, HEARTBEAT, at(2)).state.status, "deleting");
     assert.equal(step(deleting, { type: "liveness_check" }, at(1000)).state.status, "deleting");
   });
 });
@@ -911,7 +967,7 @@ describe("purity", () => {
     { type: "wake_due", generation: 1 },
     { type: "wake_due", generation: 1, provisionError: "boom" },
     { type: "wake_failed", generation: 1, attempt: 1, error: "boom" },
-    { type: "heartbeat" },
+    HEARTBEAT,
     reconcileJob(1, 1),
     reconcileJob(1, 3),
     reconcileJob(0, 1),
@@ -1206,7 +1262,7 @@ describe("simulated runs", () => {
 
   test("healthy agent: checks in 2 s after the first wake → online, one attempt, the deadline job skips", () => {
     const sim = new Sim(freshAgent(), {
-      onWake: (s) => s.feed({ type: "heartbeat" }, s.clock + 2_000),
+      onWake: (s) => s.feed(HEARTBEAT, s.clock + 2_000),
     });
     sim.feed(START_NEW, 0);
     sim.run();
@@ -1221,7 +1277,7 @@ describe("simulated runs", () => {
   test("slow agent (checks in during attempt 2) → online; attempt 1 expired, attempt 2 checked_in, no attempt 3", () => {
     const sim = new Sim(freshAgent(), {
       onWake: (s, _g, attempt) => {
-        if (attempt === 2) s.feed({ type: "heartbeat" }, s.clock + 15_000);
+        if (attempt === 2) s.feed(HEARTBEAT, s.clock + 15_000);
       },
     });
     sim.feed(START_NEW, 0);
@@ -1280,7 +1336,7 @@ describe("simulated runs", () => {
   test("reprovision after offline: an agent that answers the 3rd wake of the new cycle ends online", () => {
     const sim = new Sim(freshAgent(), {
       onWake: (s, generation, attempt) => {
-        if (generation === 2 && attempt === 3) s.feed({ type: "heartbeat" }, s.clock + 1_000);
+        if (generation === 2 && attempt === 3) s.feed(HEARTBEAT, s.clock + 1_000);
       },
     });
     sim.feed(START_NEW, 0);
@@ -1336,7 +1392,7 @@ describe("simulated runs", () => {
   test("a check-in after offline brings the agent online", () => {
     const sim = new Sim(freshAgent());
     sim.feed(START_NEW, 0);
-    sim.feed({ type: "heartbeat" }, 95_000);
+    sim.feed(HEARTBEAT, 95_000);
     sim.run();
     assert.equal(sim.state!.status, "online");
     assert.equal(sim.state!.lastProvisionError, null);
@@ -1364,7 +1420,7 @@ describe("simulated runs", () => {
   });
 
   test("crash after check-in: online until 3 × interval of silence, then offline heartbeat_lost; a heartbeat revives it", () => {
-    const sim = new Sim(freshAgent(), { onWake: (s) => s.feed({ type: "heartbeat" }, s.clock + 1_000) });
+    const sim = new Sim(freshAgent(), { onWake: (s) => s.feed(HEARTBEAT, s.clock + 1_000) });
     sim.feed(START_NEW, 0);
     for (let t = 60_000; t <= 300_000; t += 60_000) sim.feed({ type: "liveness_check" }, t);
     sim.run(180_000 + 1_000);
@@ -1375,7 +1431,7 @@ describe("simulated runs", () => {
     assert.equal(sim.count("agent.heartbeat_lost"), 1);
     sim.run();
     assert.equal(sim.count("agent.heartbeat_lost"), 1, "the sweep does not repeat on an offline agent");
-    sim.feed({ type: "heartbeat" }, 310_000);
+    sim.feed(HEARTBEAT, 310_000);
     sim.run();
     assert.equal(sim.state!.status, "online");
     assert.equal(sim.state!.statusReason, null);
@@ -1403,7 +1459,7 @@ describe("simulated runs", () => {
         provisionError: () => (r() < pProvisionFail ? "provision failed" : undefined),
         wakeError: () => (r() < pWakeFail ? "wake failed" : undefined),
         onWake: (s) => {
-          if (r() < pHeartbeat) s.feed({ type: "heartbeat" }, s.clock + Math.floor(r() * 2 * deadlineMs));
+          if (r() < pHeartbeat) s.feed(HEARTBEAT, s.clock + Math.floor(r() * 2 * deadlineMs));
         },
       });
       let t = 0;

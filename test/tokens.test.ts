@@ -1,7 +1,7 @@
-// Agent tokens: format, O(1) parsing, constant-time checks, and rotation that never evicts the token a running agent uses.
+// Agent tokens: format, O(1) parsing, constant-time checks, the slots (current, pending, previous) and revocation.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { checkAgentToken, issueAgentToken, parseAgentToken, rotateTokenColumns } from "../server/agents/tokens";
+import { checkAgentToken, issueAgentToken, parseAgentToken, revokeTokenColumns } from "../server/agents/tokens";
 
 const agentId = "0b7f6a52-3c1d-4e8f-9a2b-1c3d5e7f9a0b";
 const now = new Date("2026-01-01T00:00:00Z");
@@ -23,12 +23,21 @@ describe("agent tokens", () => {
     }
   });
 
-  test("current token accepted, previous only inside its window, anything else a mismatch", () => {
+  test("current and pending tokens accepted (with their generation), previous only inside its window, anything else a mismatch", () => {
     const current = issueAgentToken(agentId);
+    const pending = issueAgentToken(agentId);
     const previous = issueAgentToken(agentId);
-    const stored = { tokenHash: current.hash, previousTokenHash: previous.hash, previousTokenExpiresAt: new Date(now.getTime() + 1000) };
-    assert.deepEqual(checkAgentToken(current.hash, stored, now), { ok: true, viaPrevious: false });
-    assert.deepEqual(checkAgentToken(previous.hash, stored, now), { ok: true, viaPrevious: true });
+    const stored = {
+      tokenHash: current.hash,
+      tokenGeneration: 3,
+      pendingTokenHash: pending.hash,
+      pendingTokenGeneration: 4,
+      previousTokenHash: previous.hash,
+      previousTokenExpiresAt: new Date(now.getTime() + 1000),
+    };
+    assert.deepEqual(checkAgentToken(current.hash, stored, now), { ok: true, slot: "current", generation: 3 });
+    assert.deepEqual(checkAgentToken(pending.hash, stored, now), { ok: true, slot: "pending", generation: 4 });
+    assert.deepEqual(checkAgentToken(previous.hash, stored, now), { ok: true, slot: "previous", generation: null });
     assert.deepEqual(checkAgentToken(previous.hash, stored, new Date(now.getTime() + 1000)), { ok: false, reason: "expired" });
     assert.deepEqual(checkAgentToken(issueAgentToken(agentId).hash, stored, now), { ok: false, reason: "mismatch" });
     assert.deepEqual(checkAgentToken(current.hash, { tokenHash: null, previousTokenHash: null, previousTokenExpiresAt: null }, now), {
@@ -37,24 +46,14 @@ describe("agent tokens", () => {
     });
   });
 
-  test("rotation keeps a delivered token valid for the overlap window", () => {
-    const delivered = issueAgentToken(agentId);
-    const next = issueAgentToken(agentId);
-    const cols = rotateTokenColumns({ tokenHash: delivered.hash, tokenDelivered: true, previousTokenHash: null, previousTokenExpiresAt: null }, next, now, 600);
-    assert.equal(cols.tokenHash, next.hash);
-    assert.equal(cols.tokenDelivered, false);
-    assert.equal(cols.previousTokenHash, delivered.hash);
-    assert.equal(cols.previousTokenExpiresAt?.getTime(), now.getTime() + 600_000);
-  });
-
-  test("rotation after a failed delivery does not evict the token the running agent still uses", () => {
-    const running = issueAgentToken(agentId);
-    const undelivered = issueAgentToken(agentId);
-    const expires = new Date(now.getTime() + 300_000);
-    const retry = issueAgentToken(agentId);
-    const cols = rotateTokenColumns({ tokenHash: undelivered.hash, tokenDelivered: false, previousTokenHash: running.hash, previousTokenExpiresAt: expires }, retry, now, 600);
-    assert.equal(cols.tokenHash, retry.hash);
-    assert.equal(cols.previousTokenHash, running.hash);
-    assert.equal(cols.previousTokenExpiresAt, expires);
+  test("revocation remembers the token the runtime holds as revoked, and clears every slot", () => {
+    const held = issueAgentToken(agentId);
+    const pending = issueAgentToken(agentId);
+    const cols = revokeTokenColumns({ tokenHash: held.hash, pendingTokenHash: pending.hash, previousTokenHash: null });
+    assert.equal(cols.tokenHash, null);
+    assert.equal(cols.pendingTokenHash, null);
+    assert.equal(cols.previousTokenHash, held.hash);
+    assert.deepEqual(checkAgentToken(held.hash, cols, now), { ok: false, reason: "revoked" });
+    assert.deepEqual(checkAgentToken(pending.hash, cols, now), { ok: false, reason: "no_token" });
   });
 });

@@ -86,9 +86,14 @@ export function AgentDetailView({ id }: { id: string }) {
   );
   const remove = useMutation(
     trpc.agents.delete.mutationOptions({
-      onSuccess: () => {
+      onSuccess: (result) => {
         const name = agent?.name ?? "Agent";
         setConfirm(null);
+        if (!result.deleted) {
+          // Committed but not finished (its job finishes it): the agent shows `deleting` until then.
+          setNotice({ kind: "error", text: `${name} is being deleted but could not be removed yet; it will finish in the background (Delete again to retry now)` });
+          return;
+        }
         setDeleted(name);
         setNotice({ kind: "ok", text: `Deleted ${name}` });
         forgetAgent(id);

@@ -4,10 +4,11 @@
 import type { Db } from "../db/prisma";
 import type { EventBus } from "../events/bus";
 import { checkAgentToken, parseAgentToken } from "./tokens";
+import type { HeartbeatCredential } from "../lifecycle/policy";
 import { metrics } from "../metrics";
 
 export type AgentAuthResult =
-  | { ok: true; agentId: string }
+  | { ok: true; agentId: string; credential: HeartbeatCredential; secretHash: string }
   | { ok: false; agentId: string | null; reason: "missing" | "malformed" | "unknown_agent" | "mismatch" | "expired" | "revoked" | "no_token" };
 
 /** Rejections of one agent are stored as an event at most this often; every one is still counted. */
@@ -33,11 +34,20 @@ export class AgentAuthenticator {
     if (!parsed) return { ok: false, agentId: null, reason: "malformed" };
     const stored = await this.db.agent.findUnique({
       where: { id: parsed.agentId },
-      select: { tokenHash: true, previousTokenHash: true, previousTokenExpiresAt: true },
+      select: {
+        tokenHash: true,
+        tokenGeneration: true,
+        pendingTokenHash: true,
+        pendingTokenGeneration: true,
+        previousTokenHash: true,
+        previousTokenExpiresAt: true,
+      },
     });
     if (!stored) return { ok: false, agentId: null, reason: "unknown_agent" };
     const check = checkAgentToken(parsed.secretHash, stored, this.clock());
-    return check.ok ? { ok: true, agentId: parsed.agentId } : { ok: false, agentId: parsed.agentId, reason: check.reason };
+    return check.ok
+      ? { ok: true, agentId: parsed.agentId, credential: { slot: check.slot, generation: check.generation }, secretHash: parsed.secretHash }
+      : { ok: false, agentId: parsed.agentId, reason: check.reason };
   }
 
   async recordRejection(result: Extract<AgentAuthResult, { ok: false }>, remoteAddress: string | undefined): Promise<void> {

@@ -29,7 +29,10 @@ export function hashesEqual(a: string, b: string | null): boolean {
   return timingSafeEqual(Buffer.from(a, "hex"), Buffer.from(b, "hex"));
 }
 
-export type TokenCheck = { ok: true; viaPrevious: boolean } | { ok: false; reason: "mismatch" | "expired" | "revoked" | "no_token" };
+/** Which slot a token matched, and the lifecycle generation that issued it (it decides what a check-in proves). */
+export type TokenCheck =
+  | { ok: true; slot: "current" | "pending" | "previous"; generation: number | null }
+  | { ok: false; reason: "mismatch" | "expired" | "revoked" | "no_token" };
 
 /**
  * A revoked token is kept in the overlap slot with this expiry (the epoch), so that its next use is reported as
@@ -41,58 +44,47 @@ function isRevokedMarker(d: Date | null): boolean {
   return d !== null && d.getTime() === REVOKED_MARKER.getTime();
 }
 
+/**
+ * An agent's token slots (docs/lifecycle.md, "Tokens"):
+ *  - current: the token the runtime holds (delivered). It is retired only when a delivered replacement takes its
+ *    place, so a failed delivery never locks the running agent out;
+ *  - pending: issued for a provisioning in flight. Accepted, because its use proves it was delivered;
+ *  - previous: the token the last delivery replaced, valid until previousTokenExpiresAt (the overlap window).
+ */
 export interface StoredTokenState {
   tokenHash: string | null;
+  tokenGeneration?: number | null;
+  pendingTokenHash?: string | null;
+  pendingTokenGeneration?: number | null;
   previousTokenHash: string | null;
   previousTokenExpiresAt: Date | null;
 }
 
 export function checkAgentToken(secretHash: string, stored: StoredTokenState, now: Date): TokenCheck {
+  if (hashesEqual(secretHash, stored.tokenHash)) return { ok: true, slot: "current", generation: stored.tokenGeneration ?? null };
+  if (hashesEqual(secretHash, stored.pendingTokenHash ?? null)) return { ok: true, slot: "pending", generation: stored.pendingTokenGeneration ?? null };
   if (hashesEqual(secretHash, stored.previousTokenHash)) {
     if (isRevokedMarker(stored.previousTokenExpiresAt)) return { ok: false, reason: "revoked" };
-    if (stored.tokenHash !== null && stored.previousTokenExpiresAt !== null && stored.previousTokenExpiresAt > now) {
-      return { ok: true, viaPrevious: true };
-    }
+    if (stored.previousTokenExpiresAt !== null && stored.previousTokenExpiresAt > now) return { ok: true, slot: "previous", generation: null };
     return { ok: false, reason: "expired" };
   }
-  if (stored.tokenHash === null) return { ok: false, reason: "no_token" };
-  if (hashesEqual(secretHash, stored.tokenHash)) return { ok: true, viaPrevious: false };
+  if (stored.tokenHash === null && !stored.pendingTokenHash) return { ok: false, reason: "no_token" };
   return { ok: false, reason: "mismatch" };
 }
 
 /**
- * Revocation: neither the current nor the overlap token is accepted any more. The current one is remembered as
- * revoked (see REVOKED_MARKER); the agent has no valid token until it is provisioned again (agents.rotateToken or
- * Reprovision), and a new token never reuses the revoked slot's meaning.
+ * Revocation: no token of the agent is accepted any more. The one the runtime holds is remembered as revoked (see
+ * REVOKED_MARKER); the agent has no valid token until a new one is delivered (agents.rotateToken or Reprovision).
  */
-export function revokeTokenColumns(current: { tokenHash: string | null; tokenDelivered: boolean; previousTokenHash: string | null }) {
-  // Remember the token the runtime actually holds: the current one once delivered, else the one in the overlap slot.
-  const held = current.tokenDelivered ? current.tokenHash : (current.previousTokenHash ?? current.tokenHash);
+export function revokeTokenColumns(current: { tokenHash: string | null; pendingTokenHash: string | null; previousTokenHash: string | null }) {
+  const held = current.tokenHash ?? current.pendingTokenHash ?? current.previousTokenHash;
   return {
     tokenHash: null,
+    tokenGeneration: null,
     tokenDelivered: false,
+    pendingTokenHash: null,
+    pendingTokenGeneration: null,
     previousTokenHash: held,
     previousTokenExpiresAt: REVOKED_MARKER,
-  };
-}
-
-/**
- * The columns to write when a new token is issued. The current token moves to the overlap slot only if it was ever
- * delivered to the runtime; an undelivered one is simply replaced, so a failed provisioning never evicts the token the
- * running agent still uses.
- */
-export function rotateTokenColumns(
-  current: { tokenHash: string | null; tokenDelivered: boolean; previousTokenHash: string | null; previousTokenExpiresAt: Date | null },
-  next: IssuedToken,
-  now: Date,
-  overlapSeconds: number,
-) {
-  // A revoked token stays in the overlap slot (still reported as revoked) until a delivered token replaces it.
-  const keepCurrent = current.tokenHash !== null && current.tokenDelivered;
-  return {
-    tokenHash: next.hash,
-    tokenDelivered: false,
-    previousTokenHash: keepCurrent ? current.tokenHash : current.previousTokenHash,
-    previousTokenExpiresAt: keepCurrent ? new Date(now.getTime() + overlapSeconds * 1000) : current.previousTokenExpiresAt,
   };
 }

@@ -10,7 +10,7 @@
 // exact request body bytes, keyed with the gateway token>` (the empty string for GET and DELETE). Any non-2xx status,
 // a timeout (10 s by default) or a connection error is a failed call (GatewayCallError).
 import { createHmac } from "node:crypto";
-import type { DriverAgent, GatewayConnection, GatewayDriver, ProbeResult, ProvisionRequest, WakeRequest } from "./types";
+import type { DeleteOptions, DriverAgent, GatewayConnection, GatewayDriver, ProbeResult, ProvisionRequest, WakeRequest } from "./types";
 import { GatewayCallError } from "./types";
 
 export const HTTP_TIMEOUT_MS = 10_000;
@@ -41,7 +41,7 @@ export class HttpDriver implements GatewayDriver {
       baseUrl: req.baseUrl,
       heartbeatUrl: req.heartbeatUrl,
       files: req.files,
-    });
+    }, req.signal);
   }
 
   async wake(req: WakeRequest): Promise<void> {
@@ -50,7 +50,7 @@ export class HttpDriver implements GatewayDriver {
       generation: req.generation,
       deadlineAt: req.deadlineAt.toISOString(),
       message: req.message,
-    });
+    }, req.signal);
   }
 
   /** Part of `provision` for HTTP gateways (the contract says provisioning resets the session): nothing to send. */
@@ -61,9 +61,9 @@ export class HttpDriver implements GatewayDriver {
     await this.call("POST", `${agentPath(agent.id)}/files`, { files });
   }
 
-  async deleteAgent(agent: DriverAgent): Promise<void> {
+  async deleteAgent(agent: DriverAgent, opts: DeleteOptions = {}): Promise<void> {
     try {
-      await this.call("DELETE", agentPath(agent.id), undefined);
+      await this.call("DELETE", agentPath(agent.id), undefined, opts.signal);
     } catch (err) {
       // Deleting an agent the gateway does not know is done.
       if (err instanceof GatewayCallError && err.kind === "not_found") return;
@@ -88,7 +88,8 @@ export class HttpDriver implements GatewayDriver {
     return { version: version.slice(0, 200) };
   }
 
-  private async call(method: "GET" | "POST" | "DELETE", path: string, payload: unknown): Promise<unknown> {
+  private async call(method: "GET" | "POST" | "DELETE", path: string, payload: unknown, cancel?: AbortSignal): Promise<unknown> {
+    if (cancel?.aborted) throw cancelled(cancel, `${method} ${path}`);
     const token = this.gateway.tokenSecret;
     if (!token) throw new GatewayCallError(`gateway ${this.gateway.name} has no token: set one in the gateway settings`, "auth");
     const body = payload === undefined ? "" : JSON.stringify(payload);
@@ -100,6 +101,9 @@ export class HttpDriver implements GatewayDriver {
     };
     if (payload !== undefined) headers["content-type"] = "application/json";
     const what = `${method} ${path}`;
+    // A withdrawn request is never sent. One already sent is not aborted: the gateway applies what it received whether
+    // or not anyone waits for the answer, so the caller keeps its lease on the agent until the answer (or the timeout)
+    // comes, and no newer request can overtake this one (server/lifecycle/gateway-work.ts).
     const signal = AbortSignal.timeout(this.timeoutMs);
     let res: Response;
     let text: string;
@@ -153,6 +157,12 @@ export class HttpDriver implements GatewayDriver {
     const token = this.gateway.tokenSecret;
     return token ? text.split(token).join("[token]") : text;
   }
+}
+
+/** The caller withdrew the request (its cycle moved on, or its outer time limit passed). */
+function cancelled(signal: AbortSignal, what: string): GatewayCallError {
+  const reason = signal.reason instanceof Error ? signal.reason.message : typeof signal.reason === "string" ? signal.reason : "cancelled";
+  return new GatewayCallError(`${what} cancelled: ${reason}`, "timeout");
 }
 
 function agentPath(agentId: string): string {

@@ -17,7 +17,10 @@ export interface ProvisionRequest {
   baseUrl: string;
   heartbeatUrl: string;
   files: Record<string, string>;
-  /** Aborted when the work is no longer wanted (timeout, or the cycle moved on): no further gateway write is made. */
+  /**
+   * Aborted when this provisioning is no longer wanted: its outer time limit passed, or its lifecycle cycle stopped
+   * being current. A driver stops between steps (and cancels the step in flight where it can) once it is aborted.
+   */
   signal?: AbortSignal;
 }
 
@@ -38,6 +41,10 @@ export interface WakeReceipt {
   runOutcome?: Promise<RunOutcome>;
 }
 
+export interface DeleteOptions {
+  signal?: AbortSignal;
+}
+
 export interface ProbeResult {
   version: string | null;
   /** The gateway protocol the connection negotiated (OpenClaw). */
@@ -50,7 +57,7 @@ export interface GatewayDriver {
   resetSession(agent: DriverAgent): Promise<void>;
   /** Writes the current templates; `token` replaces the agent's delivered token where the runtime keeps it in a file. */
   syncTemplates(agent: DriverAgent, files: Record<string, string>, opts?: { token?: string }): Promise<void>;
-  deleteAgent(agent: DriverAgent): Promise<void>;
+  deleteAgent(agent: DriverAgent, opts?: DeleteOptions): Promise<void>;
   probe(): Promise<ProbeResult>;
   /**
    * The token the agent was given, read back from its files (runtimes that keep it in a file). Only ever compared

@@ -8,6 +8,8 @@ import type { Logger } from "../logger";
 import type { DriverFactory } from "../drivers";
 import { GatewayCallError, describeGatewayError, withTimeout } from "../drivers/types";
 import { gatewayConnectionOf, gatewayConnectionSelect } from "../drivers/connection";
+import { SecretUnreadableError } from "../secrets/crypto";
+import type { GatewayConnection } from "../drivers/types";
 
 export type GatewayStatusName = "unknown" | "reachable" | "unreachable" | "incompatible";
 
@@ -48,13 +50,25 @@ export async function probeGateway(deps: ProbeDeps, gatewayId: string): Promise<
   const row = await deps.db.gateway.findUnique({ where: { id: gatewayId }, select: gatewayConnectionSelect });
   if (!row) return null;
 
+  let connection: GatewayConnection;
+  try {
+    connection = gatewayConnectionOf(row);
+  } catch (err) {
+    if (!(err instanceof SecretUnreadableError)) throw err;
+    // Nothing was asked of the gateway, so nothing is known about it: its status stays, the error says what is wrong.
+    const error = err.message;
+    deps.logger.error({ gatewayId, err: error }, "gateway token cannot be decrypted");
+    const before = await deps.db.gateway.update({ where: { id: gatewayId }, data: { lastError: error }, select: { status: true } });
+    return { gatewayId, from: before.status, to: before.status, version: null, error, changed: false };
+  }
+
   let to: GatewayStatusName;
   let version: string | null = null;
   let protocol: number | null = null;
   let error: string | null = null;
   let pairingRequestId: string | null = null;
   try {
-    const driver = deps.drivers(gatewayConnectionOf(row));
+    const driver = deps.drivers(connection);
     const result = await withTimeout(driver.probe(), deps.timeoutMs ?? PROBE_TIMEOUT_MS, "probe");
     to = "reachable";
     version = result.version;

@@ -7,7 +7,7 @@ import { agentTokenFromHeaders } from "../agents/agent-auth";
 import { parseAgentToken } from "../agents/tokens";
 import { isDatabaseUnavailable } from "../db/prisma";
 import { metrics } from "../metrics";
-import { HttpError, parseJsonBody, readBody, sendJson } from "./body";
+import { HttpError, readBody, sendJson } from "./body";
 import { fingerprint, type RateLimits } from "./rate-limits";
 
 /** Per-request context from the HTTP server: the rate limits and the client address (after trusted proxies). */
@@ -16,13 +16,13 @@ export interface AgentApiContext {
   ip: string;
 }
 
+/** What a heartbeat may say about itself; anything else in the body is ignored (and the answer says so). */
 const heartbeatBody = z
   .object({
     status: z.enum(["online", "busy"]).optional(),
     note: z.string().max(500).optional(),
   })
-  .strict()
-  .optional();
+  .strict();
 
 const UNAUTHORIZED = { error: "unauthorized", message: "A valid agent token is required (X-Agent-Token header)." };
 
@@ -47,66 +47,81 @@ export async function handleAgentApi(app: App, req: IncomingMessage, res: Server
   }
 }
 
-/**
- * Checks that need no database work: a token is present, and well-formed if the address is past its failure budget.
- * Returns the token and whether the address is past its budget, or throws 401/429.
- */
-async function admit(req: IncomingMessage, ctx: AgentApiContext): Promise<{ token: string; blocked: number }> {
-  const token = agentTokenFromHeaders(req.headers);
-  const blocked = await ctx.limits.agentAuthFailures.blockedFor(ctx.ip);
-  if (!token || (blocked > 0 && !parseAgentToken(token))) {
-    metrics.heartbeatsRejected.inc({ reason: blocked > 0 ? "rate_limited" : token ? "malformed" : "missing" });
-    if (blocked > 0) throw tooManyFailures(blocked);
-    await ctx.limits.agentAuthFailures.fail(ctx.ip);
-    throw new HttpError(401, UNAUTHORIZED.message);
-  }
-  return { token, blocked };
-}
-
 function tooManyFailures(retryAfter: number): HttpError {
   return new HttpError(429, "Too many failed authentications from this address; retry later", { "retry-after": String(retryAfter) });
 }
 
 /**
- * O(1): the token names its agent (one primary-key read). A valid token always passes. A failure is counted per agent
- * and per address; from an address past its budget it is answered 429 and not recorded (no write amplification).
+ * O(1): the token names its agent (one primary-key read). A valid token always passes, without looking at its
+ * address's failure budget (the hot path costs nothing for it). A failure is counted per agent and per address; from
+ * an address past its budget a well-formed token is still looked up, and any failure is answered 429 without being
+ * recorded (no write amplification), a missing or malformed one without any lookup.
  */
-async function authenticated(app: App, admitted: { token: string; blocked: number }, ctx: AgentApiContext): Promise<string> {
-  const auth = await app.agentAuth.authenticate(admitted.token);
-  if (auth.ok) {
-    // The per-token budget is kept for valid tokens only (bounded by the fleet size, whatever an attacker sends).
-    const wait = await ctx.limits.heartbeatsPerToken.take(fingerprint(admitted.token));
-    if (wait > 0) {
-      metrics.heartbeatsRejected.inc({ reason: "rate_limited" });
-      throw new HttpError(429, "Too many requests with this token; retry later", { "retry-after": String(wait) });
+async function authenticated(app: App, req: IncomingMessage, ctx: AgentApiContext) {
+  const token = agentTokenFromHeaders(req.headers);
+  if (token && parseAgentToken(token)) {
+    const auth = await app.agentAuth.authenticate(token);
+    if (auth.ok) {
+      // The per-token budget is kept for valid tokens only (bounded by the fleet size, whatever an attacker sends).
+      const wait = await ctx.limits.heartbeatsPerToken.take(fingerprint(token));
+      if (wait > 0) {
+        metrics.heartbeatsRejected.inc({ reason: "rate_limited" });
+        throw new HttpError(429, "Too many requests with this token; retry later", { "retry-after": String(wait) });
+      }
+      return auth;
     }
-    return auth.agentId;
+    const blocked = await ctx.limits.agentAuthFailures.blockedFor(ctx.ip);
+    if (blocked > 0) {
+      metrics.heartbeatsRejected.inc({ reason: "rate_limited" });
+      throw tooManyFailures(blocked);
+    }
+    await ctx.limits.agentAuthFailures.fail(ctx.ip);
+    await app.agentAuth.recordRejection(auth, ctx.ip);
+    throw new HttpError(401, UNAUTHORIZED.message);
   }
-  if (admitted.blocked > 0) {
-    metrics.heartbeatsRejected.inc({ reason: "rate_limited" });
-    throw tooManyFailures(admitted.blocked);
-  }
+  const blocked = await ctx.limits.agentAuthFailures.blockedFor(ctx.ip);
+  metrics.heartbeatsRejected.inc({ reason: blocked > 0 ? "rate_limited" : token ? "malformed" : "missing" });
+  if (blocked > 0) throw tooManyFailures(blocked);
   await ctx.limits.agentAuthFailures.fail(ctx.ip);
-  await app.agentAuth.recordRejection(auth, ctx.ip);
   throw new HttpError(401, UNAUTHORIZED.message);
 }
 
+/**
+ * The token is checked before the body is read. With a valid token the heartbeat always counts: a body that is not
+ * JSON, or JSON of another shape (`curl -d` sends form encoding), is ignored and the answer says why. Only a body over
+ * the size limit is refused (413), before it is stored.
+ */
 async function heartbeat(app: App, req: IncomingMessage, res: ServerResponse, ctx: AgentApiContext): Promise<void> {
-  const admitted = await admit(req, ctx);
+  const auth = await authenticated(app, req, ctx);
   const raw = await readBody(req, app.config.HEARTBEAT_MAX_BODY_BYTES);
-  const parsed = heartbeatBody.safeParse(parseJsonBody(req, raw));
-  if (!parsed.success) {
-    throw new HttpError(400, `Invalid heartbeat body: ${parsed.error.issues.map((i) => `${i.path.join(".") || "body"} ${i.message}`).join("; ")}`);
-  }
-  const agentId = await authenticated(app, admitted, ctx);
-  const agent = await app.lifecycle.heartbeat(agentId);
+  const bodyIgnored = describeIgnoredBody(raw);
+  const agent = await app.lifecycle.heartbeat(auth.agentId, auth.credential, auth.secretHash);
   if (!agent) throw new HttpError(401, UNAUTHORIZED.message);
   metrics.heartbeatsAccepted.inc();
-  sendJson(res, 200, { agentId: agent.id, status: agent.status, nextHeartbeatSeconds: agent.heartbeatIntervalSeconds });
+  sendJson(res, 200, {
+    agentId: agent.id,
+    status: agent.status,
+    nextHeartbeatSeconds: agent.heartbeatIntervalSeconds,
+    ...(bodyIgnored ? { bodyIgnored } : {}),
+  });
+}
+
+/** Why a heartbeat's body was ignored, or null when it was empty or a valid `{status?, note?}`. */
+function describeIgnoredBody(raw: Buffer): string | null {
+  if (raw.length === 0) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.toString("utf8"));
+  } catch {
+    return "body is not JSON";
+  }
+  const parsed = heartbeatBody.safeParse(value);
+  if (parsed.success) return null;
+  return `body is not {"status"?: "online"|"busy", "note"?: string}: ${parsed.error.issues.map((i) => `${i.path.join(".") || "body"} ${i.message}`).join("; ")}`.slice(0, 300);
 }
 
 async function healthz(app: App, req: IncomingMessage, res: ServerResponse, ctx: AgentApiContext): Promise<void> {
-  const agentId = await authenticated(app, await admit(req, ctx), ctx);
+  const { agentId } = await authenticated(app, req, ctx);
   const agent = await app.lifecycle.view(agentId);
   if (!agent) throw new HttpError(401, UNAUTHORIZED.message);
   sendJson(res, 200, {

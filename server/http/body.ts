@@ -24,18 +24,6 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   return Buffer.concat(chunks);
 }
 
-/** Parses an optional JSON body: empty is `undefined`; anything else must be declared and valid JSON. */
-export function parseJsonBody(req: IncomingMessage, body: Buffer): unknown {
-  if (body.length === 0) return undefined;
-  const type = (req.headers["content-type"] ?? "").split(";")[0].trim().toLowerCase();
-  if (type !== "application/json") throw new HttpError(415, "Content-Type must be application/json");
-  try {
-    return JSON.parse(body.toString("utf8"));
-  } catch {
-    throw new HttpError(400, "Body is not valid JSON");
-  }
-}
-
 export function sendJson(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}): void {
   const body = JSON.stringify(payload);
   res.writeHead(status, {

@@ -1,4 +1,6 @@
-// Rate limits (rate-limiter-flexible, in memory per web process):
+// Rate limits (rate-limiter-flexible), counted in PostgreSQL so that every web process shares one budget (N processes
+// never mean N times the budget, sign-in brute force included). If the database cannot answer, each process falls
+// back to its own in-memory counter rather than refusing or waving everything through.
 //  - per agent token on the heartbeat API (generous: a legitimate agent sends about one a minute);
 //  - per client IP for FAILED authentications only (agent API, sign-in, operator API tokens). Past the budget, sign-in
 //    from that IP is refused; for tokens, malformed ones are refused before any database work and failures are not
@@ -7,19 +9,40 @@
 //  - per operator on the console's API (every tRPC procedure call).
 // A refusal is HTTP 429 with Retry-After (seconds).
 import { createHash } from "node:crypto";
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import type pg from "pg";
+import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import type { Config } from "../config";
+
+/** The table is created by the migrations (prisma/schema.prisma, model RateLimit). */
+export const RATE_LIMIT_TABLE = "rate_limits";
+
+function limiter(pool: pg.Pool | undefined, keyPrefix: string, points: number, duration: number): RateLimiterAbstract {
+  const insurance = new RateLimiterMemory({ keyPrefix, points, duration });
+  if (!pool) return insurance;
+  return new RateLimiterPostgres({
+    storeClient: pool,
+    storeType: "pool",
+    tableName: RATE_LIMIT_TABLE,
+    tableCreated: true,
+    clearExpiredByTimeout: true,
+    keyPrefix,
+    points,
+    duration,
+    insuranceLimiter: insurance,
+  });
+}
 
 /** Fixed-window limit per key: `take` answers 0 (go ahead) or the seconds to wait. */
 export class KeyLimiter {
-  private readonly limiter: RateLimiterMemory;
+  private readonly limiter: RateLimiterAbstract;
 
   constructor(
     readonly points: number,
     durationSeconds: number,
     prefix: string,
+    pool?: pg.Pool,
   ) {
-    this.limiter = new RateLimiterMemory({ keyPrefix: prefix, points, duration: durationSeconds });
+    this.limiter = limiter(pool, prefix, points, durationSeconds);
   }
 
   async take(key: string): Promise<number> {
@@ -40,14 +63,15 @@ export class KeyLimiter {
  * address (or a script with a revoked token behind an office NAT) does not lock out its healthy neighbours.
  */
 export class FailureGuard {
-  private readonly limiter: RateLimiterMemory;
+  private readonly limiter: RateLimiterAbstract;
 
   constructor(
     readonly points: number,
     durationSeconds: number,
     prefix: string,
+    pool?: pg.Pool,
   ) {
-    this.limiter = new RateLimiterMemory({ keyPrefix: prefix, points, duration: durationSeconds });
+    this.limiter = limiter(pool, prefix, points, durationSeconds);
   }
 
   /** Seconds until the IP's failure budget renews, when it is exhausted (0 when it is not). */
@@ -74,14 +98,15 @@ export interface RateLimits {
   operatorRequests: KeyLimiter;
 }
 
-export function createRateLimits(config: Config): RateLimits {
+/** `pool`: the shared PostgreSQL store; without it (unit use) the counters are this process's own. */
+export function createRateLimits(config: Config, pool?: pg.Pool): RateLimits {
   const loginWindow = Math.max(1, Math.round(config.RATE_LIMIT_LOGIN_WINDOW_SECONDS));
   return {
-    heartbeatsPerToken: new KeyLimiter(config.RATE_LIMIT_HEARTBEATS_PER_MINUTE, 60, "hb"),
-    agentAuthFailures: new FailureGuard(config.RATE_LIMIT_AGENT_AUTH_FAILURES_PER_MINUTE, 60, "agent-auth"),
-    loginFailures: new FailureGuard(config.RATE_LIMIT_LOGIN_FAILURES, loginWindow, "login"),
-    apiTokenFailures: new FailureGuard(config.RATE_LIMIT_API_TOKEN_FAILURES_PER_MINUTE, 60, "api-token"),
-    operatorRequests: new KeyLimiter(config.RATE_LIMIT_OPERATOR_REQUESTS_PER_MINUTE, 60, "operator"),
+    heartbeatsPerToken: new KeyLimiter(config.RATE_LIMIT_HEARTBEATS_PER_MINUTE, 60, "hb", pool),
+    agentAuthFailures: new FailureGuard(config.RATE_LIMIT_AGENT_AUTH_FAILURES_PER_MINUTE, 60, "agent-auth", pool),
+    loginFailures: new FailureGuard(config.RATE_LIMIT_LOGIN_FAILURES, loginWindow, "login", pool),
+    apiTokenFailures: new FailureGuard(config.RATE_LIMIT_API_TOKEN_FAILURES_PER_MINUTE, 60, "api-token", pool),
+    operatorRequests: new KeyLimiter(config.RATE_LIMIT_OPERATOR_REQUESTS_PER_MINUTE, 60, "operator", pool),
   };
 }
 

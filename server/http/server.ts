@@ -23,7 +23,7 @@ import { OPENAPI_DOCUMENTS } from "./openapi";
 import { handleAuthRoute } from "./auth-routes";
 import { sendJson, sendText } from "./body";
 import { clientInfo, TrustedProxies, type ClientInfo } from "./client-ip";
-import { createRateLimits, type RateLimits } from "./rate-limits";
+import type { RateLimits } from "./rate-limits";
 import { isUnsafeMethod, sameOriginRequest, setSecurityHeaders } from "./security";
 
 export interface PageHandler {
@@ -49,7 +49,7 @@ interface Resolved {
 export function createHttpServer(app: App, pages?: PageHandler): { server: http.Server; io: SocketServer; limits: RateLimits } {
   const { config } = app;
   const proxies = new TrustedProxies(config.TRUSTED_PROXIES);
-  const limits = createRateLimits(config);
+  const limits = app.limits;
   app.auth.configure({ sessionIdleMinutes: config.SESSION_IDLE_MINUTES });
 
   /**
@@ -95,7 +95,11 @@ export function createHttpServer(app: App, pages?: PageHandler): { server: http.
   });
 
   const server = http.createServer(async (req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
+    const requested = (req.url ?? "/").split("?")[0];
+    // `//api/agent/heartbeat/` (a base URL with a trailing slash) is the agent API too: an API path answers, never
+    // redirects to the sign-in page (which `curl -f` would take for success).
+    const apiPath = normaliseApiPath(requested);
+    const path = apiPath.startsWith("/api/") ? apiPath : requested;
     let info: ClientInfo;
     try {
       info = clientInfo(req, proxies);
@@ -216,7 +220,17 @@ export function createHttpServer(app: App, pages?: PageHandler): { server: http.
       if (matches) await recheck(socket);
     }
   }
-  const onRevoked = (what: Revocation) => void recheckAll(what);
+  // A revocation in this process re-checks its own live connections at once, and those of every other process
+  // through the PostgreSQL Socket.IO adapter (serverSideEmit travels on the adapter's channel).
+  const onRevoked = (what: Revocation) => {
+    void recheckAll(what);
+    try {
+      io.serverSideEmit(REVOKED_EVENT, what);
+    } catch {
+      // The in-memory adapter (no PostgreSQL adapter attached) has no other servers to tell.
+    }
+  };
+  io.on(REVOKED_EVENT, (what: Revocation) => void recheckAll(what));
   app.auth.revocations.on("revoked", onRevoked);
   const timer = setInterval(() => void recheckAll(), SOCKET_RECHECK_MS);
   timer.unref();
@@ -233,6 +247,15 @@ export function createHttpServer(app: App, pages?: PageHandler): { server: http.
     });
   }
   return { server, io, limits };
+}
+
+/** Server-to-server Socket.IO event: credentials were revoked (payload: a Revocation). */
+export const REVOKED_EVENT = "mc:credentials-revoked";
+
+/** Collapses repeated slashes and drops a trailing one: `//api/agent/heartbeat/` → `/api/agent/heartbeat`. */
+export function normaliseApiPath(path: string): string {
+  const collapsed = path.replace(/\/{2,}/g, "/");
+  return collapsed.length > 1 ? collapsed.replace(/\/$/, "") : collapsed;
 }
 
 function contentType(req: http.IncomingMessage): string {

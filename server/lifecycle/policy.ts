@@ -22,6 +22,18 @@ export interface LifecycleState {
   lastSeenAt: Date | null;
   lastProvisionError: string | null;
   heartbeatIntervalSeconds: number;
+  /**
+   * Oldest token generation whose check-in completes the current cycle: the cycle's own generation when it delivers a
+   * new token, the delivered token's generation when it only wakes. Null for rows that predate it (any token counts).
+   */
+  cycleTokenGeneration: number | null;
+}
+
+/** Which of an agent's token slots a heartbeat's token matched (server/agents/tokens.ts). */
+export interface HeartbeatCredential {
+  slot: "current" | "pending" | "previous";
+  /** The lifecycle generation that issued the token. */
+  generation: number | null;
 }
 
 export interface ReconcileJob {
@@ -31,15 +43,22 @@ export interface ReconcileJob {
 
 export type LifecycleInput =
   /** Operator or system starts a provision / update / wake cycle. */
-  | { type: "start_cycle"; isNew: boolean; startedBy: string; reason: string }
+  | {
+      type: "start_cycle";
+      isNew: boolean;
+      startedBy: string;
+      reason: string;
+      /** A wake-only cycle reuses the delivered token of this generation; null when the cycle delivers a new one. */
+      reusesTokenOf?: number | null;
+    }
   /** Provisioning of this generation finished (or failed): send the next wake. */
   | { type: "wake_due"; generation: number; provisionError?: string }
   /** The gateway call that delivers the wake failed. */
   | { type: "wake_failed"; generation: number; attempt: number; error: string }
   /** The wake was delivered, but the gateway reports that the run it started failed (e.g. no model provider). */
   | { type: "run_failed"; generation: number; attempt: number; error: string }
-  /** A valid heartbeat from the agent. */
-  | { type: "heartbeat" }
+  /** A heartbeat with an accepted token (which token decides whether it completes the cycle). */
+  | { type: "heartbeat"; credential: HeartbeatCredential }
   /** The delayed reconcile job of an attempt fired. */
   | { type: "reconcile"; job: ReconcileJob }
   /** Periodic liveness sweep over agents that converged. */
@@ -65,8 +84,16 @@ export type LifecycleAction =
   | { type: "insert_attempt"; generation: number; attempt: number; sentAt: Date; deadlineAt: Date }
   /** Record on the attempt what the gateway said about the run the wake started. */
   | { type: "record_run_error"; generation: number; attempt: number; error: string }
-  /** Resolve the attempt if it is still pending. */
-  | { type: "resolve_attempt"; generation: number; attempt: number; outcome: Exclude<WakeOutcome, "pending">; at: Date; error?: string }
+  /** Resolve the attempt if its outcome is still one of `from` (default: pending). */
+  | {
+      type: "resolve_attempt";
+      generation: number;
+      attempt: number;
+      outcome: Exclude<WakeOutcome, "pending">;
+      at: Date;
+      error?: string;
+      from?: WakeOutcome[];
+    }
   /** Delayed reconcile job, enqueued in the same transaction as the state change. */
   | { type: "schedule_reconcile"; generation: number; attempt: number; at: Date }
   /** After commit: ask the gateway to wake the agent. */
@@ -114,6 +141,7 @@ function startCycle(state: LifecycleState, input: Extract<LifecycleInput, { type
       wakeAttempts: 0,
       checkinDeadlineAt: null,
       lastProvisionError: null,
+      cycleTokenGeneration: input.reusesTokenOf ?? generation,
     },
     actions: [
       { type: "supersede_pending_attempts" },
@@ -201,11 +229,24 @@ function runFailed(state: LifecycleState, input: Extract<LifecycleInput, { type:
   return unchanged(state, record.slice(0, 1));
 }
 
-function heartbeat(state: LifecycleState, now: Date): Transition {
+/**
+ * Does a heartbeat with this token complete the current cycle? Only a token the cycle delivered (or, for a wake-only
+ * cycle, the delivered token it relies on): an old session still holding an earlier cycle's token proves nothing
+ * about this cycle, least of all when its provisioning failed (docs/lifecycle.md, "Tokens").
+ */
+export function countsForCycle(state: LifecycleState, credential: HeartbeatCredential): boolean {
+  if (credential.slot === "previous") return false;
+  if (state.cycleTokenGeneration === null) return true;
+  return credential.generation !== null && credential.generation >= state.cycleTokenGeneration;
+}
+
+function heartbeat(state: LifecycleState, credential: HeartbeatCredential, now: Date): Transition {
   // During provisioning the check-in that counts is the one after the wake; a deleted agent stays deleted.
   if (state.status === "deleting" || state.status === "provisioning" || state.status === "updating") {
     return unchanged({ ...state, lastSeenAt: now });
   }
+  // Stored (the heartbeat is acknowledged), but it does not make the agent online for this cycle.
+  if (state.status !== "online" && !countsForCycle(state, credential)) return unchanged({ ...state, lastSeenAt: now });
   const wasWaking = state.status === "waking";
   const after: LifecycleState = {
     ...state,
@@ -225,6 +266,8 @@ function heartbeat(state: LifecycleState, now: Date): Transition {
       attempt: state.wakeAttempts,
       outcome: "checked_in",
       at: now,
+      // A wake the gateway reported as failed may still have arrived: the check-in is what happened.
+      from: ["pending", "rpc_failed"],
     });
   }
   const message = wasWaking
@@ -251,19 +294,27 @@ function reconcile(state: LifecycleState | null, job: ReconcileJob, now: Date, c
       }),
     ]);
   }
-  const checkedIn =
-    state.status === "online" ||
-    (state.lastSeenAt !== null && state.lastWakeSentAt !== null && state.lastSeenAt >= state.lastWakeSentAt);
+  // Checked in: decided from the status the policy itself recorded (a counted heartbeat makes the agent online), never
+  // from comparing timestamps that different processes and clocks wrote.
+  const checkedIn = state.status === "online" || (state.status === "offline" && state.statusReason === REASON_HEARTBEAT_LOST);
   if (checkedIn) {
-    return unchanged(state, [emit("lifecycle.reconcile.skip_not_stuck", "Agent checked in since the last wake", { attempt: job.attempt })]);
+    return unchanged(state, [emit("lifecycle.reconcile.skip_not_stuck", "Agent checked in during this cycle", { attempt: job.attempt })]);
   }
   if (state.status === "deleting") {
     return unchanged(state, [emit("lifecycle.reconcile.skip_deleting", "Agent is being deleted", { attempt: job.attempt })]);
   }
-  if (state.status !== "waking") {
-    // Same generation but no wake outstanding (e.g. the cycle already ended offline): nothing to escalate.
+  if (state.status === "offline") {
+    // A duplicate of the job that ended this cycle (a retry after a crash, or the sweep's repair): nothing to do.
     return unchanged(state, [
-      emit("lifecycle.reconcile.skip_not_stuck", `Agent is ${state.status}, no wake outstanding`, {
+      emit("lifecycle.reconcile.skip_cycle_ended", `Cycle ${state.lifecycleGeneration} already ended offline`, {
+        attempt: job.attempt,
+        data: { reason: state.statusReason },
+      }),
+    ]);
+  }
+  if (state.status !== "waking") {
+    return unchanged(state, [
+      emit("lifecycle.reconcile.skip_no_wake_outstanding", `Agent is ${state.status}, no wake outstanding`, {
         attempt: job.attempt,
         data: { status: state.status },
       }),
@@ -379,7 +430,7 @@ function decide(state: LifecycleState, input: LifecycleInput, now: Date, config:
     case "run_failed":
       return runFailed(state, input, config);
     case "heartbeat":
-      return heartbeat(state, now);
+      return heartbeat(state, input.credential, now);
     case "liveness_check":
       return livenessCheck(state, now);
     case "delete":

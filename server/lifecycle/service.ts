@@ -1,6 +1,8 @@
 // The imperative shell around the convergence policy: loads an agent under a row lock, asks the pure policy what to
-// do, persists the new state together with its wake attempts, events and delayed reconcile job in ONE transaction,
-// and only after commit talks to gateways and browsers.
+// do, persists the new state together with its wake attempts, events and delayed jobs in ONE transaction, and only
+// after commit talks to gateways and browsers. Every time a decision compares is the database's clock, read inside
+// that transaction after the lock; every gateway call runs under the agent's lease (gateway-work.ts); deletion is a
+// job; the sweep repairs any agent left waiting without a job that will act (docs/lifecycle.md).
 import type { PgBoss } from "pg-boss";
 import type { Db, Tx } from "../db/prisma";
 import type { EventBus, EventInput, StoredEvent } from "../events/bus";
@@ -8,31 +10,44 @@ import type { Logger } from "../logger";
 import type { Publisher } from "../realtime/publisher";
 import type { DriverFactory } from "../drivers";
 import type { DriverAgent, GatewayConnection, RunOutcome, WakeReceipt } from "../drivers/types";
-import { GatewayCallError, describeGatewayError, withTimeout } from "../drivers/types";
+import { GatewayCallError, describeGatewayError } from "../drivers/types";
 import { gatewayUnreachableError } from "../gateways/probe";
 import { recordWakeAttempts } from "../metrics";
-import { enqueueReconcile, requestGatewaySettings, type ReconcileJobData } from "../../jobs/queue";
+import { enqueueDelete, enqueueReconcile, QUEUES, requestGatewaySettings, type ReconcileJobData } from "../../jobs/queue";
 import { agentViewSelect, toAgentView, type AgentView } from "../agents/view";
-import { issueAgentToken, rotateTokenColumns } from "../agents/tokens";
-import { renderTemplates, TEMPLATE_REVISION } from "../templates/render";
+import { issueAgentToken } from "../agents/tokens";
+import { promotePendingToken } from "../agents/token-store";
+import { heartbeatUrlOf, renderTemplates, TEMPLATE_REVISION } from "../templates/render";
 import { gatewayConnectionOf, gatewayConnectionSelect } from "../drivers/connection";
 import {
   transition,
+  type HeartbeatCredential,
   type LifecycleAction,
   type LifecycleInput,
   type LifecycleState,
   type PolicyConfig,
 } from "./policy";
+import { normaliseBaseUrl } from "../config";
+import { CycleMovedOn, GatewayWork, WorkRegistry, type WorkScope } from "./gateway-work";
 
 export interface LifecycleSettings {
   checkinDeadlineSeconds: number;
   maxWakeAttempts: number;
   heartbeatIntervalSeconds: number;
   tokenOverlapSeconds: number;
-  /** Longest a single gateway call may take. */
+  /** Longest a single gateway call may take; also the outer limit of one provisioning. */
   gatewayCallTimeoutMs: number;
-  /** A cycle still provisioning after this long (e.g. its process died) is restarted by the sweep. */
+  /** A cycle still provisioning this long after it started, with no work holding its lease, is resumed by the sweep. */
   stuckProvisioningSeconds: number;
+  /** A waking agent this long past its deadline without a job that will act is repaired by the sweep. */
+  repairAfterSeconds: number;
+  /**
+   * A reconcile or delete job still running after this long was taken by a worker that died (these jobs take
+   * milliseconds; pg-boss would give it back only at its expiry): the sweep acts as if it were gone.
+   */
+  abandonedJobSeconds: number;
+  /** The pg-boss schema (the sweep looks for an agent's due jobs there). */
+  queueSchema: string;
   /** Where agents reach Mission Control; read at provisioning time because the port may be chosen at listen. */
   baseUrl: () => string;
 }
@@ -44,7 +59,6 @@ export interface LifecycleDeps {
   publisher: Publisher;
   drivers: DriverFactory;
   logger: Logger;
-  clock?: () => Date;
   settings: LifecycleSettings;
 }
 
@@ -56,6 +70,8 @@ export interface CreateAgentInput {
   simulatorBehaviour?: string | null;
   heartbeatIntervalSeconds?: number;
 }
+
+export type DeleteOutcome = "deleted" | "deleting" | "missing";
 
 const lockedAgentSelect = {
   id: true,
@@ -76,9 +92,8 @@ const lockedAgentSelect = {
   heartbeatIntervalSeconds: true,
   simulatorBehaviour: true,
   tokenHash: true,
-  tokenDelivered: true,
-  previousTokenHash: true,
-  previousTokenExpiresAt: true,
+  tokenGeneration: true,
+  cycleTokenGeneration: true,
   gateway: {
     select: { ...gatewayConnectionSelect, status: true, lastError: true, checkinDeadlineSeconds: true, maxWakeAttempts: true },
   },
@@ -102,6 +117,7 @@ function toState(a: LockedAgent): LifecycleState {
     lastSeenAt: a.lastSeenAt,
     lastProvisionError: a.lastProvisionError,
     heartbeatIntervalSeconds: a.heartbeatIntervalSeconds,
+    cycleTokenGeneration: a.cycleTokenGeneration,
   };
 }
 
@@ -150,15 +166,22 @@ interface StepResult {
   attempts: { started: number; outcomes: string[] };
 }
 
+interface StepHooks {
+  /** Runs before the row lock (e.g. creates the row). */
+  create?: (tx: Tx) => Promise<void>;
+  /** Runs under the row lock after the policy decided, in the same transaction (`now` is the database's). */
+  within?: (tx: Tx, agent: LockedAgent, next: LifecycleState, now: Date) => Promise<void>;
+}
+
 export class LifecycleService {
   private readonly background = new Set<Promise<unknown>>();
   /** A bulk reprovision of thousands of agents provisions a few at a time, so the process stays responsive. */
   private readonly provisioningSlots = new Semaphore(16);
-  private readonly clock: () => Date;
+  /** Provisionings this process has queued or is running, so the sweep never queues the same cycle twice. */
+  private readonly provisioningQueued = new Set<string>();
+  private readonly work = new WorkRegistry();
 
-  constructor(private readonly deps: LifecycleDeps) {
-    this.clock = deps.clock ?? (() => new Date());
-  }
+  constructor(private readonly deps: LifecycleDeps) {}
 
   policyConfig(gateway: { checkinDeadlineSeconds: number | null; maxWakeAttempts: number | null }): PolicyConfig {
     return {
@@ -167,10 +190,14 @@ export class LifecycleService {
     };
   }
 
-  /** Creates an agent and starts its first cycle in the same transaction. */
-  async createAgent(input: CreateAgentInput, actor: string): Promise<AgentView> {
+  /**
+   * Creates an agent and starts its first cycle in the same transaction; `before` adds more to that transaction (a
+   * board created with its lead: both or neither).
+   */
+  async createAgent(input: CreateAgentInput, actor: string, before?: (tx: Tx) => Promise<void>): Promise<AgentView> {
     const id = crypto.randomUUID();
-    const result = await this.step(id, { type: "start_cycle", isNew: true, startedBy: actor, reason: "agent created" }, actor, async (tx) => {
+    const create = async (tx: Tx) => {
+      if (before) await before(tx);
       await tx.agent.create({
         data: {
           id,
@@ -184,7 +211,8 @@ export class LifecycleService {
           simulatorBehaviour: input.simulatorBehaviour ?? null,
         },
       });
-    });
+    };
+    const result = await this.step(id, { type: "start_cycle", isNew: true, startedBy: actor, reason: "agent created" }, actor, { create });
     const view = await this.afterCommit(id, result);
     if (!view) throw new Error("agent vanished right after creation");
     return view;
@@ -195,27 +223,44 @@ export class LifecycleService {
    * `wake` only wakes an agent that was provisioned before. Returns null when the agent does not exist.
    */
   async startCycle(agentId: string, actor: string, reason: string, mode: "provision" | "wake" = "provision"): Promise<AgentView | null> {
-    const result = await this.step(agentId, { type: "start_cycle", isNew: false, startedBy: actor, reason }, actor, undefined, (agent, next) =>
-      mode === "wake" && agent.provisionedGeneration !== null ? { provisionedGeneration: next.lifecycleGeneration } : {},
+    const wakeOnly = (agent: LockedAgent | null) => mode === "wake" && agent !== null && agent.provisionedGeneration !== null && agent.tokenHash !== null;
+    const result = await this.step(
+      agentId,
+      (agent) => ({ type: "start_cycle", isNew: false, startedBy: actor, reason, reusesTokenOf: wakeOnly(agent) ? agent!.tokenGeneration : null }),
+      actor,
+      {
+        within: async (tx, agent, next) => {
+          if (wakeOnly(agent) && next.lifecycleGeneration !== agent.lifecycleGeneration) {
+            await tx.agent.update({ where: { id: agentId }, data: { provisionedGeneration: next.lifecycleGeneration } });
+          }
+        },
+      },
     );
     if (!result.agent) return null;
     return this.afterCommit(agentId, result);
   }
 
-  /** A valid heartbeat (the token was checked by the caller). Routine heartbeats of online agents take a fast path. */
-  async heartbeat(agentId: string): Promise<AgentView | null> {
-    const now = this.clock();
-    const routine = await this.deps.db.agent.updateMany({
-      where: { id: agentId, status: "online" },
-      data: { lastSeenAt: now, heartbeatsAccepted: { increment: 1 } },
-    });
-    if (routine.count === 1) {
-      const view = await this.view(agentId);
-      if (view) this.deps.publisher.agentUpdated(view);
-      return view;
+  /**
+   * A heartbeat whose token was accepted (`credential` says which token, `secretHash` is its hash). It is stored
+   * before this returns. Routine heartbeats of online agents take a one-statement fast path.
+   */
+  async heartbeat(agentId: string, credential: HeartbeatCredential, secretHash?: string): Promise<AgentView | null> {
+    if (credential.slot !== "pending") {
+      const routine = await this.deps.db.$executeRaw`
+        UPDATE "Agent" SET "lastSeenAt" = clock_timestamp(), "heartbeatsAccepted" = "heartbeatsAccepted" + 1, "updatedAt" = clock_timestamp()
+         WHERE id = ${agentId}::uuid AND status = 'online'`;
+      if (routine === 1) {
+        const view = await this.view(agentId);
+        if (view) this.deps.publisher.agentUpdated(view);
+        return view;
+      }
     }
-    const result = await this.step(agentId, { type: "heartbeat" }, null, async (tx) => {
-      await tx.agent.update({ where: { id: agentId }, data: { heartbeatsAccepted: { increment: 1 } } });
+    const result = await this.step(agentId, { type: "heartbeat", credential }, null, {
+      within: async (tx) => {
+        await tx.$executeRaw`UPDATE "Agent" SET "heartbeatsAccepted" = "heartbeatsAccepted" + 1 WHERE id = ${agentId}::uuid`;
+        // The pending token was used: it was delivered, whatever its provisioning call reported.
+        if (credential.slot === "pending" && secretHash) await promotePendingToken(tx, agentId, secretHash, this.deps.settings.tokenOverlapSeconds);
+      },
     });
     if (!result.agent) return null;
     return this.afterCommit(agentId, result);
@@ -231,13 +276,18 @@ export class LifecycleService {
     return decision?.event ?? "none";
   }
 
-  /** Liveness after convergence, and recovery of cycles whose provisioning never finished. */
-  async sweep(): Promise<{ lost: number; restarted: number }> {
-    const now = this.clock();
-    const silent = await this.deps.db.$queryRaw<{ id: string }[]>`
+  /**
+   * Periodic: liveness after convergence, and repair of any agent left waiting without something that will act —
+   * provisioning whose process died, a waking agent without a due reconcile job (its job failed for good, or is held
+   * by a dead worker), a deleting agent without its delete job. Every repair is idempotent, so two sweeps at once
+   * (two workers) do no harm.
+   */
+  async sweep(): Promise<{ lost: number; restarted: number; repaired: number }> {
+    const { db, settings } = this.deps;
+    const silent = await db.$queryRaw<{ id: string }[]>`
       SELECT id FROM "Agent"
       WHERE status = 'online'
-        AND "lastSeenAt" < ${now}::timestamptz - make_interval(secs => 3 * "heartbeatIntervalSeconds")
+        AND "lastSeenAt" < clock_timestamp() - make_interval(secs => 3 * "heartbeatIntervalSeconds")
       LIMIT 1000`;
     let lost = 0;
     for (const { id } of silent) {
@@ -245,24 +295,124 @@ export class LifecycleService {
       if (result.events.some((e) => e.event === "agent.heartbeat_lost")) lost += 1;
       await this.afterCommit(id, result);
     }
-    const stuckBefore = new Date(now.getTime() - this.deps.settings.stuckProvisioningSeconds * 1000);
-    const stuck = await this.deps.db.agent.findMany({
-      where: { status: { in: ["provisioning", "updating"] }, wakeAttempts: 0, cycleStartedAt: { lt: stuckBefore } },
-      select: { id: true, lifecycleGeneration: true },
-      take: 1000,
-    });
+
+    const stuck = await db.$queryRaw<{ id: string; generation: number }[]>`
+      SELECT id, "lifecycleGeneration" AS generation FROM "Agent"
+      WHERE status IN ('provisioning', 'updating')
+        AND "cycleStartedAt" < clock_timestamp() - make_interval(secs => ${settings.stuckProvisioningSeconds})
+        AND ("gatewayLeaseUntil" IS NULL OR "gatewayLeaseUntil" < clock_timestamp())
+      LIMIT 1000`;
+    let restarted = 0;
     for (const a of stuck) {
-      this.deps.logger.warn({ agentId: a.id, generation: a.lifecycleGeneration }, "restarting a provisioning step that never finished");
-      this.track(this.runProvisioning(a.id, a.lifecycleGeneration));
+      if (this.scheduleProvisioning(a.id, a.generation)) {
+        restarted += 1;
+        this.deps.logger.warn({ agentId: a.id, generation: a.generation }, "resuming a provisioning that never finished");
+      }
     }
-    return { lost, restarted: stuck.length };
+
+    const repaired = (await this.repairWaking()) + (await this.repairDeleting());
+    return { lost, restarted, repaired };
   }
 
-  async deleteAgent(agentId: string, actor: string): Promise<boolean> {
-    const result = await this.step(agentId, { type: "delete" }, actor);
-    if (!result.agent) return false;
+  /** Jobs of `queue` for agent `a` that will still act: waiting, or running and not abandoned (abandonedJobSeconds). */
+  private liveJobCondition(queue: string): string {
+    const schema = this.deps.settings.queueSchema;
+    return `EXISTS (SELECT 1 FROM "${schema}".job j
+                     WHERE j.name = '${queue}' AND j.data->>'agentId' = a.id::text
+                       AND (j.state IN ('created', 'retry')
+                            OR (j.state = 'active' AND j.started_on > clock_timestamp() - make_interval(secs => ${Number(this.deps.settings.abandonedJobSeconds)}))))`;
+  }
+
+  private async repairWaking(): Promise<number> {
+    const { db, boss, settings } = this.deps;
+    const rows = await db.$queryRawUnsafe<{ id: string; generation: number; attempt: number }[]>(
+      `SELECT a.id, a."lifecycleGeneration" AS generation, a."wakeAttempts" AS attempt FROM "Agent" a
+        WHERE a.status = 'waking'
+          AND a."checkinDeadlineAt" < clock_timestamp() - make_interval(secs => $1)
+          AND NOT ${this.liveJobCondition(QUEUES.reconcile)}
+        LIMIT 1000`,
+      settings.repairAfterSeconds,
+    );
+    for (const row of rows) {
+      const stored = await db.$transaction(async (tx) => {
+        await enqueueReconcile(boss, tx, { agentId: row.id, generation: row.generation, attempt: row.attempt }, new Date(0));
+        return this.deps.events.record(tx, [
+          {
+            event: "lifecycle.reconcile.repaired",
+            agentId: row.id,
+            generation: row.generation,
+            attempt: row.attempt,
+            message: `Deadline of attempt ${row.attempt} passed without a reconcile job that will run: re-scheduled now`,
+          },
+        ]);
+      });
+      this.deps.events.publish(stored);
+    }
+    return rows.length;
+  }
+
+  /** The delete job is enqueued with the `deleting` status, so a deleting agent without a live one lost it. */
+  private async repairDeleting(): Promise<number> {
+    const { db, boss } = this.deps;
+    const rows = await db.$queryRawUnsafe<{ id: string }[]>(
+      `SELECT a.id FROM "Agent" a
+        WHERE a.status = 'deleting'
+          AND NOT ${this.liveJobCondition(QUEUES.delete)}
+        LIMIT 1000`,
+    );
+    for (const row of rows) await db.$transaction((tx) => enqueueDelete(boss, tx, row.id, new Date(0)));
+    return rows.length;
+  }
+
+  /**
+   * Starts removing an agent (a delete job finishes it whatever happens to this process) and tries to finish at once.
+   * Deleting an agent that is already being deleted tries again.
+   */
+  async deleteAgent(agentId: string, actor: string): Promise<DeleteOutcome> {
+    const result = await this.step(agentId, { type: "delete" }, actor, {
+      within: async (tx, agent, _next, now) => {
+        // Already deleting (a crash or a failed attempt left it so): make sure its job exists again.
+        if (agent.status === "deleting") await enqueueDelete(this.deps.boss, tx, agentId, this.deleteSafetyNetAt(now));
+      },
+    });
+    if (!result.agent) return "missing";
     await this.afterCommit(agentId, result, { awaitPostCommit: true });
-    return true;
+    if (!result.postCommit.some((a) => a.type === "remove_agent")) await this.removeAgent(agentId).catch(() => undefined);
+    const left = await this.deps.db.agent.findUnique({ where: { id: agentId }, select: { id: true } });
+    return left ? "deleting" : "deleted";
+  }
+
+  /**
+   * The delete job (and the inline attempt): removes the agent from its gateway (best effort: a gateway that cannot
+   * delete it is reported, and the agent leaves Mission Control anyway), then its row. Throws when the row could not
+   * be deleted, so the job retries.
+   */
+  async removeAgent(agentId: string): Promise<DeleteOutcome> {
+    const agent = await loadAgent(this.deps.db, agentId);
+    if (!agent) return "missing";
+    if (agent.status !== "deleting") return "deleting";
+    const timeoutMs = this.deps.settings.gatewayCallTimeoutMs;
+    const work = await this.claim({ agentId, generation: agent.lifecycleGeneration, statuses: ["deleting"] }, timeoutMs);
+    try {
+      if (work) await work.call("delete", timeoutMs, (signal) => this.deps.drivers(gatewayConnection(agent)).deleteAgent(driverAgent(agent), { signal }));
+    } catch (err) {
+      const error = describeGatewayError(err);
+      this.deps.logger.warn({ agentId, error }, "gateway could not delete the agent; removing it from Mission Control anyway");
+      await this.deps.events
+        .emit({
+          event: "lifecycle.delete.failed",
+          agentId,
+          gatewayId: agent.gatewayId,
+          boardId: agent.boardId,
+          message: `Gateway could not delete the agent (${error}); removed from Mission Control anyway`,
+          data: { error },
+        })
+        .catch(() => undefined);
+    } finally {
+      await work?.release();
+    }
+    await this.deps.db.agent.deleteMany({ where: { id: agentId } });
+    return "deleted";
   }
 
   async view(agentId: string): Promise<AgentView | null> {
@@ -277,102 +427,114 @@ export class LifecycleService {
 
   // ---- the transaction ------------------------------------------------------------------------------------------
 
-  private async step(
+  private step(agentId: string, input: LifecycleInput | ((agent: LockedAgent | null) => LifecycleInput), actor: string | null, hooks: StepHooks = {}): Promise<StepResult> {
+    return this.deps.db.$transaction((tx) => this.stepIn(tx, agentId, input, actor, hooks));
+  }
+
+  private async stepIn(
+    tx: Tx,
     agentId: string,
-    input: LifecycleInput,
+    inputOf: LifecycleInput | ((agent: LockedAgent | null) => LifecycleInput),
     actor: string | null,
-    before?: (tx: Tx) => Promise<void>,
-    extraColumns?: (agent: LockedAgent, next: LifecycleState) => { provisionedGeneration?: number },
+    hooks: StepHooks,
   ): Promise<StepResult> {
-    const now = this.clock();
-    return this.deps.db.$transaction(async (tx) => {
-      if (before) await before(tx);
-      await tx.$queryRaw`SELECT 1 FROM "Agent" WHERE id = ${agentId}::uuid FOR UPDATE`;
-      const agent = await loadAgent(tx, agentId);
-      const state = agent ? toState(agent) : null;
-      const config = agent ? this.policyConfig(agent.gateway) : this.policyConfig({ checkinDeadlineSeconds: null, maxWakeAttempts: null });
-      const result = transition(state, input, now, config);
+    if (hooks.create) await hooks.create(tx);
+    // The time is read after the lock, from the database: it is the clock pg-boss fires jobs by, and no step that
+    // commits later can carry an earlier time than one that committed before it.
+    const locked = await tx.$queryRaw<{ now: Date }[]>`SELECT clock_timestamp() AS now FROM "Agent" WHERE id = ${agentId}::uuid FOR UPDATE`;
+    const now = locked[0]?.now ?? (await tx.$queryRaw<{ now: Date }[]>`SELECT clock_timestamp() AS now`)[0].now;
+    const agent = locked.length > 0 ? await loadAgent(tx, agentId) : null;
+    const input = typeof inputOf === "function" ? inputOf(agent) : inputOf;
+    const state = agent ? toState(agent) : null;
+    const config = agent ? this.policyConfig(agent.gateway) : this.policyConfig({ checkinDeadlineSeconds: null, maxWakeAttempts: null });
+    const result = transition(state, input, now, config);
 
-      if (agent && result.state && state && !sameState(state, result.state)) {
-        const cycleStarted = input.type === "start_cycle" && result.state.lifecycleGeneration !== state.lifecycleGeneration;
-        await tx.agent.update({
-          where: { id: agentId },
-          data: {
-            ...stateColumns(result.state),
-            ...(cycleStarted ? { cycleStartedAt: now, cycleStartedBy: actor } : {}),
-            ...(extraColumns ? extraColumns(agent, result.state) : {}),
-          },
-        });
-      }
+    if (agent && result.state && state && !sameState(state, result.state)) {
+      const cycleStarted = input.type === "start_cycle" && result.state.lifecycleGeneration !== state.lifecycleGeneration;
+      await tx.agent.update({
+        where: { id: agentId },
+        data: { ...stateColumns(result.state), updatedAt: now, ...(cycleStarted ? { cycleStartedAt: now, cycleStartedBy: actor } : {}) },
+      });
+    }
+    if (agent && result.state && hooks.within) await hooks.within(tx, agent, result.state, now);
 
-      const ids = { agentId, gatewayId: agent?.gatewayId ?? null, boardId: agent?.boardId ?? null };
-      const generation = result.state?.lifecycleGeneration ?? (input.type === "reconcile" ? input.job.generation : null);
-      const events: EventInput[] = [];
-      const postCommit: PostCommitAction[] = [];
-      const attempts = { started: 0, outcomes: [] as string[] };
-      for (const action of result.actions) {
-        switch (action.type) {
-          case "emit":
-            events.push({
-              ...ids,
-              event: action.event,
-              message: action.message,
-              generation,
-              attempt: action.attempt ?? null,
-              deadlineAt: action.deadlineAt ?? null,
-              data: action.data,
-              actor,
-            });
-            break;
-          case "supersede_pending_attempts": {
-            const superseded = await tx.wakeAttempt.updateMany({
-              where: { agentId, outcome: "pending" },
-              data: { outcome: "superseded", resolvedAt: now },
-            });
-            for (let i = 0; i < superseded.count; i++) attempts.outcomes.push("superseded");
-            break;
-          }
-          case "insert_attempt":
-            await tx.wakeAttempt.create({
-              data: { agentId, generation: action.generation, attempt: action.attempt, sentAt: action.sentAt, deadlineAt: action.deadlineAt },
-            });
-            attempts.started += 1;
-            break;
-          case "record_run_error":
-            await tx.wakeAttempt.updateMany({
-              where: { agentId, generation: action.generation, attempt: action.attempt },
-              data: { runError: action.error },
-            });
-            break;
-          case "resolve_attempt": {
-            const resolved = await tx.wakeAttempt.updateMany({
-              where: { agentId, generation: action.generation, attempt: action.attempt, outcome: "pending" },
-              data: {
-                outcome: action.outcome,
-                resolvedAt: action.at,
-                error: action.error ?? null,
-                checkedInAt: action.outcome === "checked_in" ? action.at : undefined,
-              },
-            });
-            if (resolved.count > 0) attempts.outcomes.push(action.outcome);
-            break;
-          }
-          case "schedule_reconcile":
-            await enqueueReconcile(this.deps.boss, tx, { agentId, generation: action.generation, attempt: action.attempt }, action.at);
-            break;
-          case "provision":
-          case "send_wake":
-          case "remove_agent":
-            postCommit.push(action);
-            break;
+    const ids = { agentId, gatewayId: agent?.gatewayId ?? null, boardId: agent?.boardId ?? null };
+    const generation = result.state?.lifecycleGeneration ?? (input.type === "reconcile" ? input.job.generation : null);
+    const events: EventInput[] = [];
+    const postCommit: PostCommitAction[] = [];
+    const attempts = { started: 0, outcomes: [] as string[] };
+    for (const action of result.actions) {
+      switch (action.type) {
+        case "emit":
+          events.push({
+            ...ids,
+            event: action.event,
+            message: action.message,
+            generation,
+            attempt: action.attempt ?? null,
+            deadlineAt: action.deadlineAt ?? null,
+            data: action.data,
+            actor,
+          });
+          break;
+        case "supersede_pending_attempts": {
+          const superseded = await tx.wakeAttempt.updateMany({
+            where: { agentId, outcome: "pending" },
+            data: { outcome: "superseded", resolvedAt: now },
+          });
+          for (let i = 0; i < superseded.count; i++) attempts.outcomes.push("superseded");
+          break;
         }
+        case "insert_attempt":
+          await tx.wakeAttempt.create({
+            data: { agentId, generation: action.generation, attempt: action.attempt, sentAt: action.sentAt, deadlineAt: action.deadlineAt },
+          });
+          attempts.started += 1;
+          break;
+        case "record_run_error":
+          await tx.wakeAttempt.updateMany({
+            where: { agentId, generation: action.generation, attempt: action.attempt },
+            data: { runError: action.error },
+          });
+          break;
+        case "resolve_attempt": {
+          const resolved = await tx.wakeAttempt.updateMany({
+            where: { agentId, generation: action.generation, attempt: action.attempt, outcome: { in: action.from ?? ["pending"] } },
+            data: {
+              outcome: action.outcome,
+              resolvedAt: action.at,
+              // A check-in keeps the error of a wake the gateway reported as failed (it is still worth seeing).
+              ...(action.outcome === "checked_in" ? { checkedInAt: action.at } : { error: action.error ?? null }),
+            },
+          });
+          if (resolved.count > 0) attempts.outcomes.push(action.outcome);
+          break;
+        }
+        case "schedule_reconcile":
+          await enqueueReconcile(this.deps.boss, tx, { agentId, generation: action.generation, attempt: action.attempt }, action.at);
+          break;
+        case "remove_agent":
+          // The job finishes the removal if this process dies first; the inline attempt usually wins.
+          await enqueueDelete(this.deps.boss, tx, agentId, this.deleteSafetyNetAt(now));
+          postCommit.push(action);
+          break;
+        case "provision":
+        case "send_wake":
+          postCommit.push(action);
+          break;
       }
-      const stored = await this.deps.events.record(tx, events);
-      return { agent, state: result.state, events: stored, postCommit, attempts };
-    });
+    }
+    const stored = await this.deps.events.record(tx, events);
+    return { agent, state: result.state, events: stored, postCommit, attempts };
+  }
+
+  /** When the delete job runs if the inline removal did not finish (its own time limit plus a margin). */
+  private deleteSafetyNetAt(now: Date): Date {
+    return new Date(now.getTime() + this.deps.settings.gatewayCallTimeoutMs + 5_000);
   }
 
   private async afterCommit(agentId: string, result: StepResult, opts: { awaitPostCommit?: boolean } = {}): Promise<AgentView | null> {
+    this.work.nudge(agentId);
     this.deps.events.publish(result.events);
     recordWakeAttempts(result.attempts.started, result.attempts.outcomes);
     const view = await this.view(agentId);
@@ -386,11 +548,15 @@ export class LifecycleService {
   private async runPostCommit(agentId: string, action: PostCommitAction): Promise<void> {
     switch (action.type) {
       case "provision":
-        return this.provisioningSlots.run(() => this.runProvisioning(agentId, action.generation));
+        this.scheduleProvisioning(agentId, action.generation);
+        return;
       case "send_wake":
         return this.deliverWake(agentId, action.generation, action.attempt, action.deadlineAt);
       case "remove_agent":
-        return this.removeAgent(agentId);
+        await this.removeAgent(agentId).catch((err) =>
+          this.deps.logger.warn({ agentId, err: String(err) }, "could not finish deleting the agent now; its delete job will"),
+        );
+        return;
     }
   }
 
@@ -400,31 +566,62 @@ export class LifecycleService {
     void p.finally(() => this.background.delete(p));
   }
 
-  // ---- gateway calls (after commit) -----------------------------------------------------------------------------
+  // ---- gateway calls (after commit, under the agent's lease) ----------------------------------------------------
+
+  private claim(scope: WorkScope, limitMs: number): Promise<GatewayWork | null> {
+    return GatewayWork.claim(this.deps.db, this.work, scope, limitMs);
+  }
+
+  /** Queues the provisioning of a cycle (a few run at a time). False when this process already has it queued. */
+  private scheduleProvisioning(agentId: string, generation: number): boolean {
+    const key = `${agentId}:${generation}`;
+    if (this.provisioningQueued.has(key)) return false;
+    this.provisioningQueued.add(key);
+    this.track(this.provisioningSlots.run(() => this.runProvisioning(agentId, generation)).finally(() => this.provisioningQueued.delete(key)));
+    return true;
+  }
 
   /** SPEC §1 step 2, then step 3 (the wake), whether provisioning worked or not: a failure still counts as an attempt. */
   private async runProvisioning(agentId: string, generation: number): Promise<void> {
-    const agent = await loadAgent(this.deps.db, agentId);
-    if (!agent || agent.lifecycleGeneration !== generation) return;
-    // A wake cycle of an already provisioned agent skips straight to the wake.
-    const provisionError = agent.provisionedGeneration === generation ? undefined : await this.provisionOnGateway(agent, generation);
-    const result = await this.step(agentId, { type: "wake_due", generation, provisionError }, null);
+    const timeoutMs = this.deps.settings.gatewayCallTimeoutMs;
+    // Checked only now, with a slot: a queued provisioning whose cycle moved on does nothing.
+    const work = await this.claim({ agentId, generation, statuses: ["provisioning", "updating"] }, timeoutMs);
+    if (!work) return;
+    let result: StepResult;
+    try {
+      const agent = await loadAgent(this.deps.db, agentId);
+      if (!agent) return;
+      // A wake cycle of an already provisioned agent skips straight to the wake.
+      const provisionError = agent.provisionedGeneration === generation ? undefined : await this.provisionOnGateway(agent, generation, work);
+      await work.ensureCurrent("provisioning");
+      result = await this.step(agentId, { type: "wake_due", generation, provisionError }, null);
+    } catch (err) {
+      if (err instanceof CycleMovedOn) return;
+      throw err;
+    } finally {
+      await work.release();
+    }
     await this.afterCommit(agentId, result, { awaitPostCommit: true });
   }
 
-  /** Returns the error text, or undefined on success. Emits provision.succeeded / provision.failed. */
-  private async provisionOnGateway(agent: LockedAgent, generation: number): Promise<string | undefined> {
-    const { settings } = this.deps;
+  /**
+   * Delivers a new token and the current templates. Returns the error text, or undefined on success; throws
+   * CycleMovedOn when the cycle moved on (nothing is reported then). Emits provision.succeeded / provision.failed.
+   */
+  private async provisionOnGateway(agent: LockedAgent, generation: number, work: GatewayWork): Promise<string | undefined> {
+    const { settings, db } = this.deps;
     const ids = { agentId: agent.id, gatewayId: agent.gatewayId, boardId: agent.boardId, generation };
     try {
       failFastIfUnreachable(agent);
+      const connection = gatewayConnection(agent);
       const issued = issueAgentToken(agent.id);
-      await this.deps.db.agent.update({
-        where: { id: agent.id },
-        data: rotateTokenColumns(agent, issued, this.clock(), settings.tokenOverlapSeconds),
-      });
-      const baseUrl = settings.baseUrl();
-      const heartbeatUrl = `${baseUrl}/api/agent/heartbeat`;
+      // The new token is pending: the one the runtime holds stays valid until this one is known to be delivered.
+      const recorded = await db.$executeRaw`
+        UPDATE "Agent" SET "pendingTokenHash" = ${issued.hash}, "pendingTokenGeneration" = ${generation}
+         WHERE id = ${agent.id}::uuid AND "lifecycleGeneration" = ${generation} AND "gatewayLeaseId" = ${work.leaseId}::uuid`;
+      if (recorded !== 1) throw new CycleMovedOn("provision");
+      const baseUrl = normaliseBaseUrl(settings.baseUrl());
+      const heartbeatUrl = heartbeatUrlOf(baseUrl);
       const files = await renderTemplates({
         agent: { id: agent.id, name: agent.name, kind: agent.kind, sessionKey: agent.sessionKey, heartbeatIntervalSeconds: agent.heartbeatIntervalSeconds },
         gateway: { name: agent.gateway.name },
@@ -432,77 +629,88 @@ export class LifecycleService {
         heartbeatUrl,
         baseUrl,
       });
-      const driver = this.deps.drivers(gatewayConnection(agent));
-      await withTimeout(
-        driver.provision({
-          agent: driverAgent(agent),
-          token: issued.token,
-          baseUrl,
-          heartbeatUrl,
-          files,
-          signal: AbortSignal.timeout(settings.gatewayCallTimeoutMs),
-        }),
-        settings.gatewayCallTimeoutMs,
-        "provision",
+      const driver = this.deps.drivers(connection);
+      await work.call("provision", settings.gatewayCallTimeoutMs, (signal) =>
+        driver.provision({ agent: driverAgent(agent), token: issued.token, baseUrl, heartbeatUrl, files, signal }),
       );
+      // Delivered: the new token becomes current (unless the agent's first heartbeat already promoted it).
+      await promotePendingToken(db, agent.id, issued.hash, settings.tokenOverlapSeconds);
       // Gateway-side settings (OpenClaw's config) go in one batched job per gateway, never one write per agent.
       if (driver.applyAgentSettings) await requestGatewaySettings(this.deps.boss, agent.gatewayId);
-      await this.deps.db.agent.updateMany({
-        where: { id: agent.id, tokenHash: issued.hash },
-        data: { tokenDelivered: true, provisionedGeneration: generation, templateRevision: TEMPLATE_REVISION },
+      await db.agent.updateMany({
+        where: { id: agent.id, lifecycleGeneration: generation },
+        data: { provisionedGeneration: generation, templateRevision: TEMPLATE_REVISION },
       });
       await this.deps.events.emit({ ...ids, event: "lifecycle.provision.succeeded", message: `Provisioned on ${agent.gateway.name}`, data: { templateRevision: TEMPLATE_REVISION } });
       return undefined;
     } catch (err) {
+      if (err instanceof CycleMovedOn) throw err;
       const error = describeGatewayError(err);
       await this.deps.events.emit({ ...ids, event: "lifecycle.provision.failed", message: `Provisioning failed: ${error}`, data: { error } });
       return error;
     }
   }
 
+  /**
+   * Delivers wake `attempt`. Bounded by the attempt's deadline: when the deadline passes (or a newer cycle starts)
+   * the work is cancelled, so it never overlaps the next attempt.
+   */
   private async deliverWake(agentId: string, generation: number, attempt: number, deadlineAt: Date): Promise<void> {
-    const agent = await loadAgent(this.deps.db, agentId);
-    if (!agent || agent.lifecycleGeneration !== generation) return;
-    const config = this.policyConfig(agent.gateway);
-    const ids = { agentId, gatewayId: agent.gatewayId, boardId: agent.boardId, generation, attempt, deadlineAt };
+    const { settings } = this.deps;
+    const dbNow = await this.dbNow();
+    const limitMs = Math.max(1, deadlineAt.getTime() - dbNow.getTime());
+    const work = await this.claim({ agentId, generation, statuses: ["waking"], attempt }, limitMs);
+    if (!work) return;
     let error: string | undefined;
-    if (agent.provisionedGeneration !== generation) {
-      // The provisioning of this cycle failed earlier: a retry provisions again before it wakes.
-      error = await this.provisionOnGateway(agent, generation);
-    }
-    if (error === undefined) {
-      const wake = () => {
-        failFastIfUnreachable(agent);
-        return withTimeout(
-          this.deps.drivers(gatewayConnection(agent)).wake({
-            agent: driverAgent(agent),
-            attempt,
-            generation,
-            deadlineAt,
-            message: wakeMessage(attempt, config.maxWakeAttempts, deadlineAt),
-            signal: AbortSignal.timeout(this.deps.settings.gatewayCallTimeoutMs),
-          }),
-          this.deps.settings.gatewayCallTimeoutMs,
-          "wake",
-        );
-      };
-      try {
-        let receipt: WakeReceipt | void;
-        try {
-          receipt = await wake();
-        } catch (err) {
-          // The gateway lost the agent (it restarted, or another process provisioned it): provision again, then retry.
-          if (!(err instanceof GatewayCallError && err.kind === "not_found")) throw err;
-          const provisionError = await this.provisionOnGateway(agent, generation);
-          if (provisionError !== undefined) throw new GatewayCallError(provisionError);
-          receipt = await wake();
-        }
-        await this.deps.events.emit({ ...ids, event: "lifecycle.wake.sent", message: `Wake ${attempt}/${config.maxWakeAttempts} sent; check-in due by ${deadlineAt.toISOString()}` });
-        if (receipt?.runOutcome) this.track(this.recordRunOutcome(agentId, generation, attempt, receipt.runOutcome));
-        return;
-      } catch (err) {
-        error = describeGatewayError(err);
+    try {
+      const agent = await loadAgent(this.deps.db, agentId);
+      if (!agent) return;
+      const config = this.policyConfig(agent.gateway);
+      const ids = { agentId, gatewayId: agent.gatewayId, boardId: agent.boardId, generation, attempt, deadlineAt };
+      if (agent.provisionedGeneration !== generation) {
+        // The provisioning of this cycle failed earlier: a retry provisions again before it wakes.
+        error = await this.provisionOnGateway(agent, generation, work);
       }
+      if (error === undefined) {
+        const wake = () => {
+          failFastIfUnreachable(agent);
+          const driver = this.deps.drivers(gatewayConnection(agent));
+          return work.call("wake", settings.gatewayCallTimeoutMs, (signal) =>
+            driver.wake({
+              agent: driverAgent(agent),
+              attempt,
+              generation,
+              deadlineAt,
+              message: wakeMessage(attempt, config.maxWakeAttempts, deadlineAt),
+              signal,
+            }),
+          );
+        };
+        try {
+          let receipt: WakeReceipt | void;
+          try {
+            receipt = await wake();
+          } catch (err) {
+            // The gateway lost the agent (it restarted): provision again, then retry.
+            if (!(err instanceof GatewayCallError && err.kind === "not_found")) throw err;
+            const provisionError = await this.provisionOnGateway(agent, generation, work);
+            if (provisionError !== undefined) throw new GatewayCallError(provisionError);
+            receipt = await wake();
+          }
+          await this.deps.events.emit({ ...ids, event: "lifecycle.wake.sent", message: `Wake ${attempt}/${config.maxWakeAttempts} sent; check-in due by ${deadlineAt.toISOString()}` });
+          // The run outcome arrives later, outside this work's lease (it writes nothing to the gateway).
+          if (receipt?.runOutcome) this.track(this.recordRunOutcome(agentId, generation, attempt, receipt.runOutcome));
+          return;
+        } catch (err) {
+          if (err instanceof CycleMovedOn) throw err;
+          error = describeGatewayError(err);
+        }
+      }
+    } catch (err) {
+      if (err instanceof CycleMovedOn) return;
+      throw err;
+    } finally {
+      await work.release();
     }
     const result = await this.step(agentId, { type: "wake_failed", generation, attempt, error }, null);
     await this.afterCommit(agentId, result);
@@ -516,15 +724,9 @@ export class LifecycleService {
     await this.afterCommit(agentId, step);
   }
 
-  private async removeAgent(agentId: string): Promise<void> {
-    const agent = await loadAgent(this.deps.db, agentId);
-    if (!agent) return;
-    try {
-      await withTimeout(this.deps.drivers(gatewayConnection(agent)).deleteAgent(driverAgent(agent)), this.deps.settings.gatewayCallTimeoutMs, "delete");
-    } catch (err) {
-      this.deps.logger.warn({ agentId, error: describeGatewayError(err) }, "gateway could not delete the agent; removing it from Mission Control anyway");
-    }
-    await this.deps.db.agent.delete({ where: { id: agentId } }).catch(() => undefined);
+  private async dbNow(): Promise<Date> {
+    const [row] = await this.deps.db.$queryRaw<{ now: Date }[]>`SELECT clock_timestamp() AS now`;
+    return row.now;
   }
 }
 

@@ -63,17 +63,35 @@ export function encryptSecret(plain: string, key: Buffer = secretKey()): string 
   return PREFIX + Buffer.concat([iv, cipher.getAuthTag(), body]).toString("base64url");
 }
 
-export function decryptSecret(stored: string, key: Buffer = secretKey()): string {
-  if (!stored.startsWith(PREFIX)) throw new Error("secret is not encrypted with this scheme");
-  const raw = Buffer.from(stored.slice(PREFIX.length), "base64url");
-  const decipher = createDecipheriv("aes-256-gcm", key, raw.subarray(0, 12));
-  decipher.setAuthTag(raw.subarray(12, 28));
-  return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8");
+/** A stored secret that this process's MC_SECRET_KEY cannot open: a configuration problem, never a network one. */
+export class SecretUnreadableError extends Error {
+  constructor(what = "a stored secret") {
+    super(`cannot decrypt ${what} with this process's MC_SECRET_KEY (it was stored under another key): use the same MC_SECRET_KEY in every process, or enter the secret again`);
+    this.name = "SecretUnreadableError";
+  }
 }
 
-/** Stored gateway token → plain token for a driver (null when none is set). */
-export function openSecret(stored: string | null): string | null {
-  return stored ? decryptSecret(stored) : null;
+export function decryptSecret(stored: string, key: Buffer = secretKey()): string {
+  if (!stored.startsWith(PREFIX)) throw new SecretUnreadableError();
+  try {
+    const raw = Buffer.from(stored.slice(PREFIX.length), "base64url");
+    const decipher = createDecipheriv("aes-256-gcm", key, raw.subarray(0, 12));
+    decipher.setAuthTag(raw.subarray(12, 28));
+    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8");
+  } catch {
+    throw new SecretUnreadableError();
+  }
+}
+
+/** Stored secret → plain text (null when none is set). Throws SecretUnreadableError naming `what`. */
+export function openSecret(stored: string | null, what = "the stored gateway token"): string | null {
+  if (!stored) return null;
+  try {
+    return decryptSecret(stored);
+  } catch (err) {
+    if (err instanceof SecretUnreadableError) throw new SecretUnreadableError(what);
+    throw err;
+  }
 }
 
 /** Plain token from an operator → the value to store. */

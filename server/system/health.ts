@@ -58,9 +58,10 @@ function emptyStates(): Record<JobState, number> {
 }
 
 export async function systemHealth(db: Db, queueSchema: string): Promise<SystemHealth> {
-  const now = new Date();
   const names = Object.values(QUEUES) as string[];
-  const [rows, counts] = await Promise.all([
+  // Workers beat with the database's clock; judge them by it too (a web process's clock may differ).
+  const [[{ now }], rows, counts] = await Promise.all([
+    db.$queryRaw<{ now: Date }[]>`SELECT clock_timestamp() AS now`,
     db.queueWorker.findMany({ orderBy: { startedAt: "asc" } }),
     db.$queryRawUnsafe<CountRow[]>(
       `SELECT name, state::text AS state, count(*) AS n,

@@ -9,6 +9,16 @@ export class FakeHttpGateway {
   /** Every request: method, path, headers and body, as received. */
   readonly requests: { method: string; path: string; headers: http.IncomingHttpHeaders; body: string }[] = [];
   failProvision = false;
+  /** Delays of the next provision requests, in order (a slow gateway); empty: answer at once. */
+  readonly provisionDelaysMs: number[] = [];
+  /** Most provision requests of one agent the gateway was handling at the same time. */
+  maxConcurrentProvisions = 0;
+  /** Every wake takes this long to answer (a slow gateway). */
+  wakeDelayMs = 0;
+  /** Most wake requests of one agent the gateway was handling at the same time. */
+  maxConcurrentWakes = 0;
+  private readonly wakesInFlight = new Map<string, number>();
+  private readonly inFlight = new Map<string, number>();
   private server = http.createServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
@@ -17,12 +27,33 @@ export class FakeHttpGateway {
       const provision = /^\/agents\/([^/]+)\/provision$/.exec(req.url ?? "");
       if (req.method === "GET" && req.url === "/health") return this.reply(res, 200, { version: "1.0.0" });
       if (provision && req.method === "POST") {
-        if (this.failProvision) return this.reply(res, 500, { error: "disk full" });
-        const payload = JSON.parse(body) as { token: string };
-        const list = this.tokens.get(provision[1]) ?? [];
-        list.push(payload.token);
-        this.tokens.set(provision[1], list);
-        return this.reply(res, 200, { ok: true });
+        const agentId = provision[1];
+        const running = (this.inFlight.get(agentId) ?? 0) + 1;
+        this.inFlight.set(agentId, running);
+        this.maxConcurrentProvisions = Math.max(this.maxConcurrentProvisions, running);
+        const delay = this.provisionDelaysMs.shift() ?? 0;
+        setTimeout(() => {
+          this.inFlight.set(agentId, (this.inFlight.get(agentId) ?? 1) - 1);
+          if (this.failProvision) return this.reply(res, 500, { error: "disk full" });
+          // Applied even when the caller gave up meanwhile, as a real runtime would.
+          const payload = JSON.parse(body) as { token: string };
+          const list = this.tokens.get(agentId) ?? [];
+          list.push(payload.token);
+          this.tokens.set(agentId, list);
+          this.reply(res, 200, { ok: true });
+        }, delay);
+        return;
+      }
+      const wake = /^\/agents\/([^/]+)\/wake$/.exec(req.url ?? "");
+      if (wake && req.method === "POST") {
+        const running = (this.wakesInFlight.get(wake[1]) ?? 0) + 1;
+        this.wakesInFlight.set(wake[1], running);
+        this.maxConcurrentWakes = Math.max(this.maxConcurrentWakes, running);
+        setTimeout(() => {
+          this.wakesInFlight.set(wake[1], (this.wakesInFlight.get(wake[1]) ?? 1) - 1);
+          this.reply(res, 200, { ok: true });
+        }, this.wakeDelayMs);
+        return;
       }
       return this.reply(res, 200, { ok: true });
     });
@@ -47,6 +78,7 @@ export class FakeHttpGateway {
     return this.tokens.get(agentId)?.at(-1);
   }
   private reply(res: http.ServerResponse, status: number, body: unknown) {
+    if (res.destroyed) return;
     res.writeHead(status, { "content-type": "application/json" });
     res.end(JSON.stringify(body));
   }

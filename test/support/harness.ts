@@ -8,6 +8,7 @@ import { createApp, type App, type AppOptions } from "../../server/app";
 import { createHttpServer } from "../../server/http/server";
 import { createTestDatabase } from "./database";
 import { sealSecret } from "../../server/secrets/crypto";
+import { attachPostgresAdapter } from "../../server/realtime/postgres";
 import type { SimulatorBehaviour } from "../../server/drivers/simulator";
 
 export interface Harness {
@@ -15,6 +16,7 @@ export interface Harness {
   baseUrl: string;
   databaseUrl: string;
   server: http.Server;
+  io: import("socket.io").Server;
   stop(): Promise<void>;
   gateway(opts?: {
     name?: string;
@@ -31,6 +33,16 @@ export interface HarnessOptions {
   drivers?: AppOptions["drivers"];
   worker?: boolean;
   logger?: AppOptions["logger"];
+  /** This process's wall clock (the lifecycle must not depend on it). */
+  clock?: AppOptions["clock"];
+  /** The base URL agents are given, from the listening one (e.g. with a trailing slash). */
+  baseUrl?: (listening: string) => string;
+  /** Use this database instead of a fresh one (several apps on one database, as several processes). */
+  databaseUrl?: string;
+  simulatorHost?: boolean;
+  /** Share Socket.IO broadcasts through PostgreSQL, as the web processes of a scale-out setup do. */
+  postgresAdapter?: boolean;
+  lifecycle?: AppOptions["lifecycle"];
 }
 
 export const TEST_ENV = {
@@ -43,18 +55,22 @@ export const TEST_ENV = {
 };
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  const database = await createTestDatabase();
+  const database = opts.databaseUrl ? { url: opts.databaseUrl, drop: async () => {} } : await createTestDatabase();
   const config = loadConfig({ ...process.env, ...TEST_ENV, ...opts.env, PORT: "0" });
   let baseUrl = "";
   const app = await createApp({
     databaseUrl: database.url,
     config,
     logger: opts.logger ?? pino({ level: "silent" }),
-    baseUrl: () => baseUrl,
-    simulatorTiming: { checkinDelayMs: [50, 150], crashAfterHeartbeats: 2, random: Math.random },
+    baseUrl: () => (opts.baseUrl ? opts.baseUrl(baseUrl) : baseUrl),
+    simulatorTiming: { checkinDelayMs: [50, 150], crashAfterHeartbeats: 2, random: Math.random, takeoverMs: 200 },
     drivers: opts.drivers,
+    clock: opts.clock,
+    simulatorHost: opts.simulatorHost,
+    lifecycle: opts.lifecycle,
   });
   const { server, io } = createHttpServer(app);
+  const closeAdapter = opts.postgresAdapter ? attachPostgresAdapter(io, database.url) : async () => {};
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   if (opts.worker !== false) await app.startWorker();
@@ -64,8 +80,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     baseUrl,
     databaseUrl: database.url,
     server,
+    io,
     async stop() {
       io.close();
+      await closeAdapter().catch(() => undefined);
       // Agents that heartbeat every second keep a keep-alive connection busy forever: close it, or close() never ends.
       const closed = new Promise((r) => server.close(r));
       server.closeAllConnections();
@@ -111,4 +129,20 @@ export async function waitFor<T>(check: () => Promise<T | null | undefined | fal
 export async function eventsOf(app: App, agentId: string): Promise<string[]> {
   const rows = await app.db.lifecycleEvent.findMany({ where: { agentId }, orderBy: { id: "asc" }, select: { event: true } });
   return rows.map((r) => r.event);
+}
+
+/** The token the simulated runtime holds for an agent (what its heartbeats carry). */
+export async function simulatorToken(app: App, agentId: string): Promise<string> {
+  const { openSecret } = await import("../../server/secrets/crypto");
+  const row = await app.db.simulatedAgent.findUniqueOrThrow({ where: { agentId } });
+  return openSecret(row.tokenSealed)!;
+}
+
+/** POST /api/agent/heartbeat with a token; returns the status code. */
+export async function beat(baseUrl: string, token: string, init: { path?: string; body?: string; contentType?: string } = {}): Promise<number> {
+  const headers: Record<string, string> = { "x-agent-token": token };
+  if (init.contentType) headers["content-type"] = init.contentType;
+  const res = await fetch(`${baseUrl}${init.path ?? "/api/agent/heartbeat"}`, { method: "POST", headers, body: init.body, redirect: "manual" });
+  await res.arrayBuffer();
+  return res.status;
 }

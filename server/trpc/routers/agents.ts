@@ -138,7 +138,7 @@ export const agentsRouter = router({
   revokeToken: operatorProcedure.input(z.object({ id }).strict()).mutation(async ({ ctx, input }) => {
     const revoked = await ctx.app.db.$transaction(async (tx) => {
       await tx.$queryRaw`SELECT 1 FROM "Agent" WHERE id = ${input.id}::uuid FOR UPDATE`;
-      const row = await tx.agent.findUnique({ where: { id: input.id }, select: { tokenHash: true, tokenDelivered: true, previousTokenHash: true } });
+      const row = await tx.agent.findUnique({ where: { id: input.id }, select: { tokenHash: true, pendingTokenHash: true, previousTokenHash: true } });
       if (!row) return false;
       await tx.agent.update({ where: { id: input.id }, data: revokeTokenColumns(row) });
       return true;
@@ -174,9 +174,11 @@ export const agentsRouter = router({
   delete: operatorProcedure.input(z.object({ id }).strict()).mutation(async ({ ctx, input }) => {
     const before = await ctx.app.lifecycle.view(input.id);
     if (!before) notFound("Agent");
-    await ctx.app.lifecycle.deleteAgent(input.id, actorOf(ctx.principal));
-    await audit(ctx, "deleted agent", { agentId: before.id, gatewayId: before.gatewayId, boardId: before.boardId ?? undefined, name: before.name });
-    return { id: input.id, deleted: true };
+    const outcome = await ctx.app.lifecycle.deleteAgent(input.id, actorOf(ctx.principal));
+    if (outcome === "missing") notFound("Agent");
+    await audit(ctx, outcome === "deleted" ? "deleted agent" : "started deleting agent", { agentId: before.id, gatewayId: before.gatewayId, boardId: before.boardId ?? undefined, name: before.name });
+    // Not finished now (e.g. the database hiccuped): its delete job finishes it, and deleting again retries at once.
+    return { id: input.id, deleted: outcome === "deleted", status: outcome };
   }),
 
   timeline: viewerProcedure

@@ -164,7 +164,7 @@ export const gatewaysRouter = router({
     // Through the lifecycle: each agent is removed from its runtime (best effort) and its cycle ends.
     let deletedAgents = 0;
     await inLanes(agents, 16, async (a) => {
-      if (await ctx.app.lifecycle.deleteAgent(a.id, actor)) deletedAgents += 1;
+      if ((await ctx.app.lifecycle.deleteAgent(a.id, actor)) !== "missing") deletedAgents += 1;
     });
     await ctx.app.db.$transaction([
       ctx.app.db.templateSyncRun.deleteMany({ where: { gatewayId: gateway.id } }),
