@@ -101,7 +101,10 @@ for (const version of OPENCLAW_TESTED_VERSIONS) {
     test("its main agent is provisioned: the files are on disk in its workspace, with the check-in and the token", async () => {
       mainId = (await h.app.db.agent.findFirstOrThrow({ where: { gatewayId, kind: "gateway_main" } })).id;
       const waking = await waitFor(statusIs(mainId, "waking"), 30_000, "main agent woken");
-      assert.equal(waking.lastProvisionError, null);
+      // Provisioned without an error. The woken run itself may already have failed (these gateways have no model
+      // provider), which is reported as such and is not a provisioning error; which comes first is a race.
+      assert.equal(waking.lastProvisionError?.startsWith("agent run failed on the gateway") ? null : waking.lastProvisionError, null);
+      assert.equal(await h.app.db.lifecycleEvent.count({ where: { agentId: mainId, event: "lifecycle.provision.failed" } }), 0);
       const md = agentsMd(mainId);
       assert.ok(md, `AGENTS.md in ${workspace(mainId)}`);
       assert.match(md, /## Check in with Mission Control/);
