@@ -1,95 +1,34 @@
-// `npm run bench`: measures on this machine and writes bench/results.md.
-//  1. Reconcile lag: time from a reconcile job's due time (the check-in deadline) to its committed decision, over a
-//     few hundred jobs (silent agents, so every deadline leads to a decision).
-//  2. Heartbeat API: accepted heartbeats per second and latency percentiles with concurrent agents over real HTTP.
+// `npm run bench [-- name …]`: runs the fleet-scale benchmarks one after another (never two heavy things at once on
+// this 2-core machine) and writes bench/results.md. Each benchmark starts the server as its own process on a fresh
+// database and drives it over HTTP and Socket.IO from here; ratios compare figures measured side by side in one run.
+// The OpenClaw create → online figure is kept from `npm run bench:openclaw` (it needs the real gateways).
 import fs from "node:fs";
-import os from "node:os";
-import { startHarness, waitFor } from "../test/support/harness";
-import { issueAgentToken } from "../server/agents/tokens";
+import { renderResults, type Section } from "./lib/report";
 
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-};
-
-async function reconcileLag(agents: number) {
-  const h = await startHarness({ env: { CHECKIN_DEADLINE_SECONDS: "2", MAX_WAKE_ATTEMPTS: "3" } });
-  try {
-    const gatewayId = await h.gateway();
-    for (let i = 0; i < agents; i++) await h.agent(gatewayId, "silent", `bench-${i}`);
-    await waitFor(async () => (await h.app.db.agent.count({ where: { status: "offline" } })) === agents || null, 120_000, "all offline");
-    const rows = await h.app.db.lifecycleEvent.findMany({ where: { event: "queue.worker.success" }, select: { data: true } });
-    const lags = rows.map((r) => Number((r.data as { lagMs: number }).lagMs));
-    return { jobs: lags.length, p50: percentile(lags, 50), p99: percentile(lags, 99), max: Math.max(...lags) };
-  } finally {
-    await h.stop();
-  }
-}
-
-async function heartbeatThroughput(agents: number, concurrency: number, total: number) {
-  const h = await startHarness({ worker: false });
-  try {
-    const gatewayId = await h.gateway();
-    const tokens: string[] = [];
-    const ids: string[] = [];
-    for (let i = 0; i < agents; i++) ids.push(await h.agent(gatewayId, "silent", `hb-${i}`));
-    await h.app.lifecycle.idle();
-    for (const id of ids) {
-      const issued = issueAgentToken(id);
-      await h.app.db.agent.update({ where: { id }, data: { tokenHash: issued.hash, status: "online" } });
-      tokens.push(issued.token);
-    }
-    const latencies: number[] = [];
-    let next = 0;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < total) {
-          const token = tokens[next++ % tokens.length];
-          const t = performance.now();
-          const res = await fetch(`${h.baseUrl}/api/agent/heartbeat`, { method: "POST", headers: { "x-agent-token": token } });
-          await res.arrayBuffer();
-          if (res.status !== 200) throw new Error(`heartbeat returned ${res.status}`);
-          latencies.push(performance.now() - t);
-        }
-      }),
-    );
-    const seconds = (performance.now() - started) / 1000;
-    return { total, perSecond: Math.round(total / seconds), p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
-  } finally {
-    await h.stop();
-  }
-}
+const BENCHES = ["heartbeat", "churn", "reconcile", "bulk", "board"] as const;
+type BenchName = (typeof BENCHES)[number];
 
 async function main() {
-  const lag = await reconcileLag(Number(process.env.BENCH_AGENTS ?? 150));
-  const hb = await heartbeatThroughput(200, 20, 5000);
-  const fmt = (n: number) => n.toFixed(1);
-  const md = `# Benchmarks
-
-Measured ${new Date().toISOString()} on ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "cpu"}), Node ${process.version}, real PostgreSQL.
-Run with \`npm run bench\`.
-
-## Reconcile lag (deadline → committed decision)
-
-${lag.jobs} reconcile jobs (silent agents, 2 s deadline, 3 attempts, pg-boss polling 0.5 s, batch 50, 2 local fetchers).
-
-| p50 | p99 | max |
-|---|---|---|
-| ${fmt(lag.p50)} ms | ${fmt(lag.p99)} ms | ${fmt(lag.max)} ms |
-
-Goal: under 1 s (SPEC §1).
-
-## Heartbeat API
-
-${hb.total} heartbeats from 200 online agents, 20 concurrent HTTP clients on loopback (token check + fast-path update).
-
-| heartbeats/s | p50 | p99 |
-|---|---|---|
-| ${hb.perSecond} | ${fmt(hb.p50)} ms | ${fmt(hb.p99)} ms |
-`;
-  fs.writeFileSync("bench/results.md", md);
-  process.stdout.write(md);
+  const asked = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+  const unknown = asked.filter((a) => !BENCHES.includes(a as BenchName));
+  if (unknown.length) throw new Error(`unknown benchmark(s): ${unknown.join(", ")}; choose from ${BENCHES.join(", ")}`);
+  const names = (asked.length ? asked : BENCHES) as BenchName[];
+  const startedAt = new Date();
+  const sections: Section[] = [];
+  for (const name of names) {
+    process.stderr.write(`bench: ${name}…\n`);
+    const mod = (await import(`./${name}.ts`)) as { default: () => Promise<Section> };
+    const section = await mod.default();
+    sections.push(section);
+    process.stdout.write(renderResults([section], startedAt) + "\n");
+  }
+  const target = asked.length ? `bench/results.${names.join("+")}.md` : "bench/results.md";
+  let md = renderResults(sections, startedAt);
+  const previous = fs.existsSync("bench/results.md") ? fs.readFileSync("bench/results.md", "utf8") : "";
+  const openclaw = previous.indexOf("## OpenClaw");
+  if (!asked.length && openclaw >= 0) md += "\n" + previous.slice(openclaw);
+  fs.writeFileSync(target, md);
+  process.stderr.write(`bench: wrote ${target}\n`);
 }
 
 main().then(

@@ -1,0 +1,129 @@
+// The system under test as its own process: the production build (`dist/server.cjs`, built here when it is missing or
+// older than the sources) on a fresh database, with the environment a benchmark needs. The bench process is the load.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { createTestDatabase } from "../../test/support/database";
+// @ts-expect-error -- plain ESM helper shared with scripts/start.mjs
+import { readBuild, sourceHash } from "../../scripts/build-stamp.mjs";
+
+export const BENCH_TOKEN = "mcb_bench_operator_token_0123456789abcdef";
+
+export interface ServerUnderTest {
+  baseUrl: string;
+  databaseUrl: string;
+  pid: number;
+  /** Resident set size of the server process, in MB (from /proc). */
+  rssMb(): number;
+  /** Calls a tRPC procedure as an admin (bearer token), superjson-free inputs only. */
+  trpc<T = unknown>(procedure: string, input?: unknown): Promise<T>;
+  stop(): Promise<void>;
+}
+
+let built = false;
+export function ensureBuild(opts: { console: boolean }): void {
+  const root = process.cwd();
+  const build = readBuild(root, { needsConsole: opts.console }) as { sourceHash?: string } | null;
+  if (built || (build && build.sourceHash === sourceHash(root))) return;
+  process.stderr.write("bench: building the server (npm run build)…\n");
+  const r = spawnSync(process.execPath, [path.join("scripts", "build.mjs"), ...(opts.console ? [] : ["--bundles"])], { stdio: "inherit" });
+  if (r.status !== 0) throw new Error("build failed");
+  built = true;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+export interface StartOptions {
+  env?: Record<string, string>;
+  /** Serve the web console too (the board benchmark); otherwise the APIs only. */
+  console?: boolean;
+  /** Runs against the new database before the server starts (seeding). */
+  seed?: (databaseUrl: string) => Promise<void>;
+}
+
+export async function startServer(opts: StartOptions = {}): Promise<ServerUnderTest> {
+  ensureBuild({ console: opts.console ?? false });
+  const database = await createTestDatabase();
+  if (opts.seed) await opts.seed(database.url);
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, ["--enable-source-maps", path.join("dist", "server.cjs")], {
+    env: {
+      ...process.env,
+      DATABASE_URL: database.url,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      MC_DEMO: "0",
+      MC_CONSOLE: opts.console ? "1" : "0",
+      MC_BOOTSTRAP_TOKEN: BENCH_TOKEN,
+      ADMIN_EMAIL: "bench@example.com",
+      ADMIN_PASSWORD: "bench-password-1",
+      LOG_LEVEL: "warn",
+      // Agents in a benchmark beat far more often than one a minute.
+      RATE_LIMIT_HEARTBEATS_PER_MINUTE: "1000000",
+      RATE_LIMIT_OPERATOR_REQUESTS_PER_MINUTE: "1000000",
+      ...opts.env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const keep = (d: Buffer) => {
+    output = (output + d.toString()).slice(-20_000);
+  };
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${output}`);
+    const ready = await fetch(`${baseUrl}/api/readyz`).then((r) => r.ok, () => false);
+    if (ready) break;
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`server not ready after 120 s:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    baseUrl,
+    databaseUrl: database.url,
+    pid: child.pid!,
+    rssMb() {
+      const status = fs.readFileSync(`/proc/${child.pid}/status`, "utf8");
+      return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+    },
+    async trpc<T>(procedure: string, input?: unknown): Promise<T> {
+      const isQuery = !/\.(create|createMany|update|delete|reprovision|wake|bulk|sync|probe|rotate)/i.test(procedure);
+      const body = JSON.stringify({ json: input ?? null });
+      const res = isQuery
+        ? await fetch(`${baseUrl}/api/trpc/${procedure}?input=${encodeURIComponent(body)}`, { headers: { authorization: `Bearer ${BENCH_TOKEN}` } })
+        : await fetch(`${baseUrl}/api/trpc/${procedure}`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${BENCH_TOKEN}`, "content-type": "application/json" },
+            body,
+          });
+      const payload = (await res.json()) as { result?: { data?: { json?: T } }; error?: { json?: { message?: string } } };
+      if (!res.ok || !payload.result) throw new Error(`${procedure}: ${res.status} ${payload.error?.json?.message ?? ""}`);
+      return payload.result.data!.json as T;
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        const exited = new Promise((r) => child.once("exit", r));
+        const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await database.drop().catch(() => {});
+    },
+  };
+}
