@@ -12,6 +12,7 @@ import { deviceIdentityLoader } from "./drivers/openclaw";
 import { instrumentDrivers } from "./drivers/instrumented";
 import { LifecycleService, type LifecycleSettings } from "./lifecycle/service";
 import { AgentAuthenticator } from "./agents/agent-auth";
+import { HeartbeatIngest } from "./agents/heartbeat-ingest";
 import { Authenticator } from "./auth/principal";
 import { setGaugeSource } from "./metrics";
 import { gaugeSource } from "./system/queue-gauges";
@@ -56,6 +57,8 @@ export interface App {
   baseUrl: () => string;
   lifecycle: LifecycleService;
   agentAuth: AgentAuthenticator;
+  /** Routine heartbeats, group-committed (one statement and one commit per batch). */
+  heartbeats: HeartbeatIngest;
   auth: Authenticator;
   worker: WorkerHandle | null;
   notifications: NotificationService;
@@ -155,6 +158,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     baseUrl,
     lifecycle,
     agentAuth: new AgentAuthenticator(db, events, opts.clock),
+    heartbeats: new HeartbeatIngest({ databaseUrl: opts.databaseUrl, publisher, logger, maxWakeAttempts: config.MAX_WAKE_ATTEMPTS, clock: opts.clock }),
     auth: new Authenticator(db, { bootstrapToken: config.MC_BOOTSTRAP_TOKEN, sessionTtlHours: config.SESSION_TTL_HOURS }),
     worker: null,
     notifications,
@@ -196,9 +200,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
     async stop() {
       detachGauges();
       unsubscribeConvergence();
+      await app.heartbeats.stop();
       await app.stopWorker();
       simulator.stop();
       await lifecycle.idle();
+      publisher.flush();
       await notifications.stop();
       await boss.stop({ graceful: true, timeout: 5000 }).catch(() => undefined);
       await limitsPool.end().catch(() => undefined);

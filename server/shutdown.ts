@@ -9,7 +9,7 @@ import type { Server as SocketServer } from "socket.io";
 import type { App } from "./app";
 
 export interface ShutdownOptions {
-  app: Pick<App, "stop" | "draining">;
+  app: Pick<App, "stop" | "draining"> & { publisher?: Pick<App["publisher"], "flush"> };
   server?: http.Server;
   io?: SocketServer;
   drainSeconds: number;
@@ -36,6 +36,8 @@ export function createShutdown(opts: ShutdownOptions): (signal: string) => Promi
     } else {
       opts.say(`${signal}: stopping`);
     }
+    // Buffered pushes go out while the sockets are still open.
+    opts.app.publisher?.flush();
     opts.io?.close();
     opts.server?.close();
     opts.server?.closeIdleConnections();

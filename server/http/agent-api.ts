@@ -47,6 +47,24 @@ export async function handleAgentApi(app: App, req: IncomingMessage, res: Server
   }
 }
 
+/**
+ * The per-token budget is looked at before any work and spent only once the request was served (`spend`), so it
+ * holds keys of accepted tokens only: bounded by the fleet size, whatever an attacker sends.
+ */
+async function refuseOverBudget(token: string, ctx: AgentApiContext): Promise<void> {
+  const wait = await ctx.limits.heartbeatsPerToken.peek(fingerprint(token));
+  if (wait > 0) {
+    metrics.heartbeatsRejected.inc({ reason: "rate_limited" });
+    throw new HttpError(429, "Too many requests with this token; retry later", { "retry-after": String(wait) });
+  }
+}
+
+async function spend(token: string, ctx: AgentApiContext): Promise<void> {
+  await ctx.limits.heartbeatsPerToken.take(fingerprint(token));
+}
+
+const DATABASE_UNAVAILABLE = () => new HttpError(503, "Database unavailable; retry later", { "retry-after": "5" });
+
 function tooManyFailures(retryAfter: number): HttpError {
   return new HttpError(429, "Too many failed authentications from this address; retry later", { "retry-after": String(retryAfter) });
 }
@@ -62,12 +80,7 @@ async function authenticated(app: App, req: IncomingMessage, ctx: AgentApiContex
   if (token && parseAgentToken(token)) {
     const auth = await app.agentAuth.authenticate(token);
     if (auth.ok) {
-      // The per-token budget is kept for valid tokens only (bounded by the fleet size, whatever an attacker sends).
-      const wait = await ctx.limits.heartbeatsPerToken.take(fingerprint(token));
-      if (wait > 0) {
-        metrics.heartbeatsRejected.inc({ reason: "rate_limited" });
-        throw new HttpError(429, "Too many requests with this token; retry later", { "retry-after": String(wait) });
-      }
+      await refuseOverBudget(token, ctx);
       return auth;
     }
     const blocked = await ctx.limits.agentAuthFailures.blockedFor(ctx.ip);
@@ -92,18 +105,60 @@ async function authenticated(app: App, req: IncomingMessage, ctx: AgentApiContex
  * the size limit is refused (413), before it is stored.
  */
 async function heartbeat(app: App, req: IncomingMessage, res: ServerResponse, ctx: AgentApiContext): Promise<void> {
+  const token = agentTokenFromHeaders(req.headers);
+  const parsed = token ? parseAgentToken(token) : null;
+  // A routine heartbeat (an online agent, its current or overlapping previous token) is checked and stored by the
+  // batched statement (server/agents/heartbeat-ingest.ts): no round trip of its own. Anything else, and a body over
+  // the limit (its token must still be judged first: 401 before 413), takes the full path below.
+  if (token && parsed) {
+    await refuseOverBudget(token, ctx);
+    let raw: Buffer | null = null;
+    try {
+      raw = await readBody(req, app.config.HEARTBEAT_MAX_BODY_BYTES);
+    } catch (err) {
+      if (!(err instanceof HttpError && err.status === 413)) throw err;
+      await authenticated(app, req, ctx);
+      throw err;
+    }
+    let ack: Awaited<ReturnType<App["heartbeats"]["submit"]>>;
+    try {
+      ack = await app.heartbeats.submit(parsed.agentId, parsed.secretHash);
+    } catch (err) {
+      // Nothing in the failed batch was stored: every heartbeat in it is answered "retry".
+      app.logger.warn({ err: err instanceof Error ? err.message : String(err) }, "heartbeat batch failed");
+      throw DATABASE_UNAVAILABLE();
+    }
+    if (ack) {
+      await spend(token, ctx);
+      metrics.heartbeatsAccepted.inc();
+      return answer(res, ack.agentId, ack.status, ack.heartbeatIntervalSeconds, describeIgnoredBody(raw));
+    }
+    const auth = await authenticated(app, req, ctx);
+    return stepHeartbeat(app, res, ctx, token, auth, raw);
+  }
   const auth = await authenticated(app, req, ctx);
   const raw = await readBody(req, app.config.HEARTBEAT_MAX_BODY_BYTES);
-  const bodyIgnored = describeIgnoredBody(raw);
+  return stepHeartbeat(app, res, ctx, token!, auth, raw);
+}
+
+/** The full path: the lifecycle decides (check-in, pending token promotion, status change). */
+async function stepHeartbeat(
+  app: App,
+  res: ServerResponse,
+  ctx: AgentApiContext,
+  token: string,
+  auth: Awaited<ReturnType<typeof authenticated>>,
+  raw: Buffer,
+): Promise<void> {
   const agent = await app.lifecycle.heartbeat(auth.agentId, auth.credential, auth.secretHash);
   if (!agent) throw new HttpError(401, UNAUTHORIZED.message);
+  await spend(token, ctx);
   metrics.heartbeatsAccepted.inc();
-  sendJson(res, 200, {
-    agentId: agent.id,
-    status: agent.status,
-    nextHeartbeatSeconds: agent.heartbeatIntervalSeconds,
-    ...(bodyIgnored ? { bodyIgnored } : {}),
-  });
+  answer(res, agent.id, agent.status, agent.heartbeatIntervalSeconds, describeIgnoredBody(raw));
+}
+
+function answer(res: ServerResponse, agentId: string, status: string, interval: number, bodyIgnored: string | null): void {
+  sendJson(res, 200, { agentId, status, nextHeartbeatSeconds: interval, ...(bodyIgnored ? { bodyIgnored } : {}) });
 }
 
 /** Why a heartbeat's body was ignored, or null when it was empty or a valid `{status?, note?}`. */
@@ -124,6 +179,7 @@ async function healthz(app: App, req: IncomingMessage, res: ServerResponse, ctx:
   const { agentId } = await authenticated(app, req, ctx);
   const agent = await app.lifecycle.view(agentId);
   if (!agent) throw new HttpError(401, UNAUTHORIZED.message);
+  await spend(agentTokenFromHeaders(req.headers)!, ctx);
   sendJson(res, 200, {
     id: agent.id,
     name: agent.name,

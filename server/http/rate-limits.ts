@@ -1,7 +1,11 @@
 // Rate limits (rate-limiter-flexible), counted in PostgreSQL so that every web process shares one budget (N processes
 // never mean N times the budget, sign-in brute force included). If the database cannot answer, each process falls
 // back to its own in-memory counter rather than refusing or waving everything through.
-//  - per agent token on the heartbeat API (generous: a legitimate agent sends about one a minute);
+//  - per agent token on the heartbeat API (generous: a legitimate agent sends about one a minute). This one is counted
+//    in memory, per process: it guards against a runaway agent, not a brute force, and a shared counter would cost
+//    every heartbeat its own database round trip, which batched heartbeats exist to avoid (server/agents/heartbeat-ingest.ts).
+//    With N web processes a runaway agent gets at most N times the budget; keys are only ever written for tokens
+//    that were accepted, so memory is bounded by the fleet size whatever an attacker sends;
 //  - per client IP for FAILED authentications only (agent API, sign-in, operator API tokens). Past the budget, sign-in
 //    from that IP is refused; for tokens, malformed ones are refused before any database work and failures are not
 //    recorded, but a valid token is never refused, so one misconfigured agent behind a shared gateway address never
@@ -43,6 +47,12 @@ export class KeyLimiter {
     pool?: pg.Pool,
   ) {
     this.limiter = limiter(pool, prefix, points, durationSeconds);
+  }
+
+  /** The seconds to wait when the key's budget is spent (0 when it is not), without taking from it. */
+  async peek(key: string): Promise<number> {
+    const res = await this.limiter.get(key);
+    return res && res.consumedPoints >= this.points ? retrySeconds(res) : 0;
   }
 
   async take(key: string): Promise<number> {
@@ -102,7 +112,7 @@ export interface RateLimits {
 export function createRateLimits(config: Config, pool?: pg.Pool): RateLimits {
   const loginWindow = Math.max(1, Math.round(config.RATE_LIMIT_LOGIN_WINDOW_SECONDS));
   return {
-    heartbeatsPerToken: new KeyLimiter(config.RATE_LIMIT_HEARTBEATS_PER_MINUTE, 60, "hb", pool),
+    heartbeatsPerToken: new KeyLimiter(config.RATE_LIMIT_HEARTBEATS_PER_MINUTE, 60, "hb"),
     agentAuthFailures: new FailureGuard(config.RATE_LIMIT_AGENT_AUTH_FAILURES_PER_MINUTE, 60, "agent-auth", pool),
     loginFailures: new FailureGuard(config.RATE_LIMIT_LOGIN_FAILURES, loginWindow, "login", pool),
     apiTokenFailures: new FailureGuard(config.RATE_LIMIT_API_TOKEN_FAILURES_PER_MINUTE, 60, "api-token", pool),

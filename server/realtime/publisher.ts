@@ -1,8 +1,15 @@
 // Pushes to browsers. Rooms: "fleet" (everything), "gateway:<id>", "board:<id>", "agent:<id>".
 // Works with a Socket.IO Server (web process) or a Postgres emitter (a worker-only process): both expose to().emit().
+//
+// Agent changes are coalesced: rows are buffered and every PUSH_INTERVAL_MS each room gets ONE `agent.updated`
+// message carrying its changed rows in the board's wire form (lib/agent-row.ts, latest row per agent wins). With the
+// PostgreSQL adapter every emit is a NOTIFY, so a fleet heartbeating thousands of times a second costs a few
+// messages per interval instead of one NOTIFY per heartbeat; rooms that would get the very same rows share one emit.
 import { SOCKET_EVENTS } from "../events/names";
 import type { StoredEvent } from "../events/bus";
 import type { AgentView } from "../agents/view";
+import { encodeRows, type AgentRow } from "../../lib/agent-row";
+import { rowFromView } from "../agents/row";
 
 export interface Broadcaster {
   to(room: string | string[]): { emit(event: string, ...args: unknown[]): unknown };
@@ -10,8 +17,13 @@ export interface Broadcaster {
 
 export interface Publisher {
   lifecycleEvent(event: StoredEvent): void;
+  /** An agent changed (full view); pushed with the next coalesced batch. */
   agentUpdated(agent: AgentView): void;
+  /** Agents changed, as board rows straight from SQL (a batched heartbeat's RETURNING): no view read needed. */
+  agentRows(rows: readonly AgentRow[]): void;
   systemHealth(health: unknown): void;
+  /** Sends what is buffered now (shutdown, tests). */
+  flush(): void;
 }
 
 export const rooms = {
@@ -21,6 +33,9 @@ export const rooms = {
   agent: (id: string) => `agent:${id}`,
 };
 
+/** How long agent changes are buffered before one message per room goes out. */
+export const PUSH_INTERVAL_MS = 100;
+
 function roomsFor(ids: { agentId?: string | null; gatewayId?: string | null; boardId?: string | null }): string[] {
   const list = [rooms.fleet];
   if (ids.gatewayId) list.push(rooms.gateway(ids.gatewayId));
@@ -29,31 +44,90 @@ function roomsFor(ids: { agentId?: string | null; gatewayId?: string | null; boa
   return list;
 }
 
+/** Keeps the newest row per agent (updatedAt orders them; on a tie the later call wins). */
+function keepNewest(buffer: Map<string, AgentRow>, row: AgentRow): void {
+  const held = buffer.get(row.id);
+  if (!held || held.updatedAt <= row.updatedAt) buffer.set(row.id, row);
+}
+
+/**
+ * Groups buffered rows by room and merges rooms whose row lists are identical (an agent alone on its gateway and
+ * board: gateway, board and agent rooms share one emit; a socket in several of them still gets one message).
+ */
+export function roomBatches(rows: Iterable<AgentRow>): { rooms: string[]; rows: AgentRow[] }[] {
+  const byRoom = new Map<string, AgentRow[]>();
+  for (const row of rows) {
+    for (const room of roomsFor({ agentId: row.id, gatewayId: row.gatewayId, boardId: row.boardId })) {
+      let list = byRoom.get(room);
+      if (!list) byRoom.set(room, (list = []));
+      list.push(row);
+    }
+  }
+  const bySet = new Map<string, { rooms: string[]; rows: AgentRow[] }>();
+  for (const [room, list] of byRoom) {
+    const key = list.map((r) => r.id).join(",");
+    const batch = bySet.get(key);
+    if (batch) batch.rooms.push(room);
+    else bySet.set(key, { rooms: [room], rows: list });
+  }
+  return [...bySet.values()];
+}
+
 export class SocketPublisher implements Publisher {
-  constructor(private readonly target: () => Broadcaster | undefined) {}
+  private readonly buffer = new Map<string, AgentRow>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly target: () => Broadcaster | undefined,
+    private readonly intervalMs = PUSH_INTERVAL_MS,
+  ) {}
 
   lifecycleEvent(event: StoredEvent): void {
     this.target()?.to(roomsFor(event)).emit(SOCKET_EVENTS.lifecycleEvent, event);
   }
 
   agentUpdated(agent: AgentView): void {
-    this.target()?.to(roomsFor({ agentId: agent.id, gatewayId: agent.gatewayId, boardId: agent.boardId })).emit(SOCKET_EVENTS.agentUpdated, agent);
+    this.agentRows([rowFromView(agent)]);
+  }
+
+  agentRows(rows: readonly AgentRow[]): void {
+    for (const row of rows) keepNewest(this.buffer, row);
+    if (this.buffer.size > 0 && !this.timer) {
+      this.timer = setTimeout(() => this.flush(), this.intervalMs);
+      // A pending push never keeps a stopping process alive; shutdown flushes explicitly.
+      this.timer.unref();
+    }
   }
 
   systemHealth(health: unknown): void {
     this.target()?.to(rooms.fleet).emit(SOCKET_EVENTS.systemHealth, health);
+  }
+
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.buffer.size === 0) return;
+    const rows = [...this.buffer.values()];
+    this.buffer.clear();
+    const target = this.target();
+    if (!target) return;
+    for (const batch of roomBatches(rows)) target.to(batch.rooms).emit(SOCKET_EVENTS.agentUpdated, encodeRows(batch.rows));
   }
 }
 
 /** For tests and processes without browsers. */
 export class RecordingPublisher implements Publisher {
   readonly events: StoredEvent[] = [];
-  readonly agents: AgentView[] = [];
+  readonly rows: AgentRow[] = [];
   lifecycleEvent(event: StoredEvent): void {
     this.events.push(event);
   }
   agentUpdated(agent: AgentView): void {
-    this.agents.push(agent);
+    this.rows.push(rowFromView(agent));
+  }
+  agentRows(rows: readonly AgentRow[]): void {
+    this.rows.push(...rows);
   }
   systemHealth(): void {}
+  flush(): void {}
 }
