@@ -5,6 +5,7 @@
 //   MC_TOKEN  an operator API token (mco_…); --token works too, but the environment keeps it out of shell history
 import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
 import superjson from "superjson";
+import { decodeRows } from "../lib/agent-row";
 import { io } from "socket.io-client";
 import type { AppRouter } from "../server/trpc/root";
 import { cliConfig } from "../server/config";
@@ -250,7 +251,9 @@ async function watch(url: string, token: string, args: Args, client: ReturnType<
       const colour = /failed|max_attempts|heartbeat_lost|rejected/.test(e.event) ? 31 : /succeeded|heartbeat$|checked_in/.test(e.event) ? 32 : 0;
       process.stdout.write(`${at}  ${paint(colour, e.event.padEnd(42))} ${who.padEnd(20)} ${e.message}\n`);
     });
-    socket.on("agent.updated", (a: { id: string; name: string }) => names.set(a.id, a.name));
+    socket.on("agent.updated", (payload: unknown) => {
+      for (const a of decodeRows(payload)) names.set(a.id, a.name);
+    });
   });
 }
 
