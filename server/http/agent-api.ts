@@ -112,14 +112,10 @@ async function heartbeat(app: App, req: IncomingMessage, res: ServerResponse, ct
   // the limit (its token must still be judged first: 401 before 413), takes the full path below.
   if (token && parsed) {
     await refuseOverBudget(token, ctx);
-    let raw: Buffer | null = null;
-    try {
-      raw = await readBody(req, app.config.HEARTBEAT_MAX_BODY_BYTES);
-    } catch (err) {
-      if (!(err instanceof HttpError && err.status === 413)) throw err;
-      await authenticated(app, req, ctx);
+    const raw = await readBody(req, app.config.HEARTBEAT_MAX_BODY_BYTES).catch(async (err: unknown) => {
+      if (err instanceof HttpError && err.status === 413) await authenticated(app, req, ctx);
       throw err;
-    }
+    });
     let ack: Awaited<ReturnType<App["heartbeats"]["submit"]>>;
     try {
       ack = await app.heartbeats.submit(parsed.agentId, parsed.secretHash);
