@@ -278,3 +278,41 @@ describe("coalesced pushes", () => {
     assert.deepEqual(rowsOf("agent:a3"), ["a3"]);
   });
 });
+
+describe("coalesced pushes across processes", () => {
+  test("rows stored by one process reach the sockets of another through the PostgreSQL adapter, once per message", async () => {
+    const a = await startHarness({ worker: false, postgresAdapter: true });
+    const b = await startHarness({ worker: false, postgresAdapter: true, databaseUrl: a.databaseUrl, simulatorHost: false });
+    let socket: Socket | undefined;
+    try {
+      const gatewayId = await a.gateway();
+      const id = await a.agent(gatewayId, "silent");
+      await a.app.lifecycle.idle();
+      const token = issueAgentToken(id);
+      await a.app.db.agent.update({ where: { id }, data: { tokenHash: token.hash, tokenDelivered: true, status: "online" } });
+      const op = await createOperator(b.app, "viewer");
+      const apiToken = await createApiToken(b.app, op.id, "viewer");
+      socket = connect(b.baseUrl, { path: "/socket.io", transports: ["websocket"], auth: { token: apiToken }, reconnection: false });
+      await new Promise<void>((resolve, reject) => {
+        socket!.once("connect", () => resolve());
+        socket!.once("connect_error", reject);
+      });
+      assert.equal(((await socket.emitWithAck("subscribe", { rooms: ["fleet", `gateway:${gatewayId}`] })) as { ok?: boolean }).ok, true);
+      const messages: AgentRow[][] = [];
+      socket.on("agent.updated", (payload: unknown) => messages.push(decodeRows(payload)));
+      assert.equal((await beat(a, token.token)).status, 200);
+      const stored = await a.app.db.agent.findUniqueOrThrow({ where: { id } });
+      await waitFor(
+        async () => messages.flat().some((r) => r.id === id && r.lastSeenAt === stored.lastSeenAt!.getTime()),
+        10_000,
+        "the row pushed by the other process",
+      );
+      // The fleet and the gateway room get the same rows: one emit to both, so this socket gets one message.
+      assert.equal(messages.filter((m) => m.some((r) => r.id === id)).length, 1);
+    } finally {
+      socket?.close();
+      await b.stop();
+      await a.stop();
+    }
+  });
+});

@@ -16,7 +16,7 @@ import type { Refusal } from "../trpc/init";
 import { metrics } from "../metrics";
 import { QUEUES } from "../../jobs/queue";
 import { workersAlive } from "../system/queue-gauges";
-import { rooms } from "../realtime/publisher";
+import { relayAgentRows, rooms } from "../realtime/publisher";
 import { bearer, parseCookies, SESSION_COOKIE, type Principal, type Revocation } from "../auth/principal";
 import { handleAgentApi } from "./agent-api";
 import { OPENAPI_DOCUMENTS } from "./openapi";
@@ -231,6 +231,7 @@ export function createHttpServer(app: App, pages?: PageHandler): { server: http.
     }
   };
   io.on(REVOKED_EVENT, (what: Revocation) => void recheckAll(what));
+  relayAgentRows(io);
   app.auth.revocations.on("revoked", onRevoked);
   const timer = setInterval(() => void recheckAll(), SOCKET_RECHECK_MS);
   timer.unref();

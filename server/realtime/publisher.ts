@@ -3,12 +3,16 @@
 //
 // Agent changes are coalesced: rows are buffered and every PUSH_INTERVAL_MS each room gets ONE `agent.updated`
 // message carrying its changed rows in the board's wire form (lib/agent-row.ts, latest row per agent wins). With the
-// PostgreSQL adapter every emit is a NOTIFY, so a fleet heartbeating thousands of times a second costs a few
-// messages per interval instead of one NOTIFY per heartbeat; rooms that would get the very same rows share one emit.
+// PostgreSQL adapter every emit is a NOTIFY, so with it the batches of an interval travel to the other processes as
+// ONE cluster message (serverSideEmit, relayed by `relayAgentRows` in each web process) and are delivered to this
+// process's sockets directly: a fleet heartbeating thousands of times a second costs one NOTIFY per process per
+// interval, not one per heartbeat or per agent room. Rooms that would get the very same rows share one emit.
+import { Server as SocketServer } from "socket.io";
+import { PostgresAdapter } from "@socket.io/postgres-adapter";
 import { SOCKET_EVENTS } from "../events/names";
 import type { StoredEvent } from "../events/bus";
 import type { AgentView } from "../agents/view";
-import { encodeRows, type AgentRow } from "../../lib/agent-row";
+import { encodeRows, type AgentRow, type EncodedRows } from "../../lib/agent-row";
 import { rowFromView } from "../agents/row";
 
 export interface Broadcaster {
@@ -35,6 +39,22 @@ export const rooms = {
 
 /** How long agent changes are buffered before one message per room goes out. */
 export const PUSH_INTERVAL_MS = 100;
+
+/** The cluster message carrying one interval's row batches to the other processes. */
+const AGENT_ROWS_RELAY = "mc:agent-rows";
+
+type RowBatches = { rooms: string[]; rows: EncodedRows }[];
+
+function deliver(target: Pick<Broadcaster, "to">, batches: RowBatches): void {
+  for (const b of batches) target.to(b.rooms).emit(SOCKET_EVENTS.agentUpdated, b.rows);
+}
+
+/** Web processes: deliver the row batches other processes relay to this process's sockets. */
+export function relayAgentRows(io: SocketServer): void {
+  io.on(AGENT_ROWS_RELAY, (batches: RowBatches) => {
+    if (Array.isArray(batches)) deliver(io.local, batches);
+  });
+}
 
 function roomsFor(ids: { agentId?: string | null; gatewayId?: string | null; boardId?: string | null }): string[] {
   const list = [rooms.fleet];
@@ -111,7 +131,13 @@ export class SocketPublisher implements Publisher {
     this.buffer.clear();
     const target = this.target();
     if (!target) return;
-    for (const batch of roomBatches(rows)) target.to(batch.rooms).emit(SOCKET_EVENTS.agentUpdated, encodeRows(batch.rows));
+    const batches = roomBatches(rows).map((b) => ({ rooms: b.rooms, rows: encodeRows(b.rows) }));
+    if (target instanceof SocketServer && target.of("/").adapter instanceof PostgresAdapter) {
+      deliver(target.local, batches);
+      target.serverSideEmit(AGENT_ROWS_RELAY, batches);
+    } else {
+      deliver(target, batches);
+    }
   }
 }
 
