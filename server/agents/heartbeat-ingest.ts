@@ -68,7 +68,7 @@ export class HeartbeatIngest {
 
   constructor(private readonly opts: HeartbeatIngestOptions) {
     this.clock = opts.clock ?? (() => new Date());
-    this.windowMs = opts.windowMs ?? 2;
+    this.windowMs = opts.windowMs ?? 1;
     this.maxBatch = opts.maxBatch ?? 256;
     this.maxInFlight = opts.maxInFlight ?? 2;
     this.pool = new pg.Pool({ connectionString: opts.databaseUrl, max: this.maxInFlight, application_name: "mission-control:heartbeats" });
@@ -156,6 +156,8 @@ export class HeartbeatIngest {
    * One statement, one commit. Rows are locked in id order first, so two batches (or a batch and a lifecycle step)
    * never wait on each other in a cycle. The same agent twice with one token counts twice; with two different
    * tokens in one batch only one pairing updates the row, and the other request takes the full path.
+   * `status::text`: the status index must not drive this statement (with stale statistics, after a bulk create, the
+   * planner would scan every online agent for a batch of a few); the primary key does.
    * The hash comparison is plain equality: what it could leak through timing is a prefix of sha256 of the secret,
    * which does not help to find the secret.
    */
@@ -170,8 +172,8 @@ export class HeartbeatIngest {
       )
       UPDATE "Agent" a
          SET "lastSeenAt" = clock_timestamp(), "heartbeatsAccepted" = a."heartbeatsAccepted" + i.n, "updatedAt" = clock_timestamp()
-        FROM input i, locked l, "Gateway" g
-       WHERE a.id = i.id AND l.id = a.id AND g.id = a."gatewayId" AND a.status = 'online'
+        FROM locked l JOIN input i ON i.id = l.id, "Gateway" g
+       WHERE a.id = l.id AND g.id = a."gatewayId" AND a.status::text = 'online'
          AND (a."tokenHash" = i.hash
               OR (a."pendingTokenHash" IS DISTINCT FROM i.hash AND a."previousTokenHash" = i.hash
                   AND a."previousTokenExpiresAt" > ${this.clock()}::timestamptz))
