@@ -11,6 +11,7 @@ import { createDriverFactory, gatewayDeviceTokens, type DriverDependencies, type
 import { deviceIdentityLoader } from "./drivers/openclaw";
 import { instrumentDrivers } from "./drivers/instrumented";
 import { LifecycleService, type LifecycleSettings } from "./lifecycle/service";
+import { FleetOperations } from "./fleet/operations";
 import { AgentAuthenticator } from "./agents/agent-auth";
 import { Authenticator } from "./auth/principal";
 import { setGaugeSource } from "./metrics";
@@ -55,6 +56,8 @@ export interface App {
   /** Where agents reach Mission Control (heartbeat URL in templates). */
   baseUrl: () => string;
   lifecycle: LifecycleService;
+  /** Fleet-sized work as queued jobs (server/fleet/). */
+  fleet: FleetOperations;
   agentAuth: AgentAuthenticator;
   auth: Authenticator;
   worker: WorkerHandle | null;
@@ -120,6 +123,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       ...opts.lifecycle,
     },
   });
+  const fleet = new FleetOperations({ db, boss, events, publisher, lifecycle, logger, chunkSize: config.FLEET_OPERATION_CHUNK_SIZE });
   const health = () => systemHealth(db, config.QUEUE_SCHEMA);
   const notifications = new NotificationService({
     db,
@@ -154,6 +158,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     drivers,
     baseUrl,
     lifecycle,
+    fleet,
     agentAuth: new AgentAuthenticator(db, events, opts.clock),
     auth: new Authenticator(db, { bootstrapToken: config.MC_BOOTSTRAP_TOKEN, sessionTtlHours: config.SESSION_TTL_HOURS }),
     worker: null,
@@ -177,6 +182,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         baseUrl,
         queueSchema: config.QUEUE_SCHEMA,
         tokenOverlapSeconds: config.AGENT_TOKEN_OVERLAP_SECONDS,
+        fleet,
       });
       await scheduleRetention(boss, db, logger, {
         schedule: config.RETENTION_SCHEDULE,
