@@ -7,7 +7,7 @@ import { toStoredEvent } from "../../events/bus";
 import { actorOf, audit, notFound, operatorProcedure, router, viewerProcedure } from "../init";
 import type { Prisma } from "../../db/prisma";
 import { revokeTokenColumns } from "../../agents/tokens";
-import { BULK_CREATE_MAX, BulkCreateRejected, createAgentsInBulk } from "../../fleet/create";
+import { BULK_CREATE_MAX, BulkCreateRejected, createAgentsInBulk, validateBulk } from "../../fleet/create";
 
 const id = z.string().uuid();
 const kind = z.enum(["gateway_main", "board_lead", "board_worker"]);
@@ -176,6 +176,8 @@ export const agentsRouter = router({
             )
             .min(1)
             .max(BULK_CREATE_MAX),
+          /** Validate only: the same answer (or error) without creating anything (`mc import` checks every chunk first). */
+          dryRun: z.boolean().optional(),
         })
         .strict(),
     )
@@ -184,6 +186,10 @@ export const agentsRouter = router({
       const { db, events, fleet, config } = ctx.app;
       let result;
       try {
+        if (input.dryRun) {
+          const rows = await validateBulk(db, input);
+          return { ids: [] as string[], count: rows.length, operationId: null as string | null, dryRun: true };
+        }
         result = await createAgentsInBulk(
           { db, events, operations: fleet, settings: { ...ctx.app.policyDefaults, heartbeatIntervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS }, chunkSize: config.FLEET_CREATE_CHUNK_SIZE },
           input,
@@ -197,7 +203,7 @@ export const agentsRouter = router({
         count: result.count,
         operationId: result.operationId,
       });
-      return result;
+      return { ...result, operationId: result.operationId as string | null, dryRun: false };
     }),
 
   /** Queues a fleet operation (server/fleet/): answers at once with its id; `fleet.operation` follows it. */
