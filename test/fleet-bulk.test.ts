@@ -303,8 +303,8 @@ describe("mc import", () => {
     });
 
   test("parsing: CSV quoting, line numbers of bad rows, JSON items", () => {
-    const csv = parseImport('name,kind,board\n"a, quoted",board_worker,b1\nok,gateway_main,\n\nbad/x,board_worker,b1\nc,nope,b1\nok,gateway_main,\n', "csv");
-    assert.deepEqual(csv.rows.map((r) => [r.line, r.name, r.board ?? null]), [[2, "a, quoted", "b1"], [3, "ok", null]]);
+    const csv = parseImport('name,kind,board\na1,board_worker,"b, ""1"""\r\nok,gateway_main,\n\nbad/x,board_worker,b1\nc,nope,b1\nok,gateway_main,\n', "csv");
+    assert.deepEqual(csv.rows.map((r) => [r.line, r.name, r.board ?? null]), [[2, "a1", 'b, "1"'], [3, "ok", null], [7, "ok", null]]);
     assert.deepEqual(csv.problems.map((p) => p.line), [5, 6, 7]);
     assert.match(csv.problems[2].problem, /repeats line 3/);
     const json = parseImport('[{"name":"a","kind":"gateway_main"},{"name":"b","kind":"board_worker","extra":1},3]', "json");
