@@ -6,7 +6,7 @@
 import type { PgBoss } from "pg-boss";
 import { fromPrisma } from "pg-boss";
 import type { Db, Tx } from "../db/prisma";
-import type { EventBus, StoredEvent } from "../events/bus";
+import type { EventBus, EventInput } from "../events/bus";
 import type { LifecycleService } from "../lifecycle/service";
 import type { Logger } from "../logger";
 import type { Publisher } from "../realtime/publisher";
@@ -107,7 +107,7 @@ export class FleetOperations {
   async start(input: EnqueueInput): Promise<FleetOperationView> {
     const id = await this.deps.db.$transaction((tx) => this.enqueue(tx, input));
     const view = await this.get(id);
-    this.push(view!, true);
+    await this.push(view!, true);
     return view!;
   }
 
@@ -144,7 +144,7 @@ export class FleetOperations {
       } else {
         await db.fleetOperation.updateMany({ where: { id: operationId, status: "queued" }, data: { status: "running" } });
       }
-      this.push((await this.get(operationId))!, true);
+      await this.push((await this.get(operationId))!, true);
     }
     for (;;) {
       const next = await db.$queryRaw<{ id: string }[]>`
@@ -161,7 +161,7 @@ export class FleetOperations {
          WHERE id = ${operationId}::uuid AND status = 'running'`;
       if (moved === 0) return this.get(operationId);
       const view = await this.get(operationId);
-      if (view) this.push(view, false);
+      if (view) await this.push(view, false);
     }
     await db.fleetOperation.updateMany({ where: { id: operationId, status: "running" }, data: { status: "done", finishedAt: new Date() } });
     const view = await this.get(operationId);
@@ -217,24 +217,25 @@ export class FleetOperations {
     return failed + missing;
   }
 
-  /** A `lifecycle.event` push (not stored): at most one per operation per progressIntervalMs, except `force`. */
-  private push(view: FleetOperationView, force: boolean): void {
+  /**
+   * Progress as a stored `fleet.operation.progress` event (timeline, logs, `lifecycle.event` push): at most one per
+   * operation per progressIntervalMs, except `force` (start and end). Never fails the operation.
+   */
+  private async push(view: FleetOperationView, force: boolean): Promise<void> {
     const now = Date.now();
     const last = this.lastPush.get(view.id) ?? 0;
     if (!force && now - last < (this.deps.progressIntervalMs ?? 250)) return;
     this.lastPush.set(view.id, now);
-    this.deps.publisher.lifecycleEvent(progressEvent(view, `${view.id}:${view.done}:${view.status}`, new Date(now)));
+    await this.deps.events.emit(progressEvent(view)).catch((err) => this.deps.logger.warn({ operationId: view.id, err: String(err) }, "could not record fleet operation progress"));
   }
 
-  /** The last progress of an operation is stored (timeline, logs) as well as pushed. */
   private async finished(view: FleetOperationView): Promise<void> {
+    await this.push(view, true);
     this.lastPush.delete(view.id);
-    const { id: _id, at: _at, ...event } = progressEvent(view, "", new Date());
-    await this.deps.events.emit(event);
   }
 }
 
-function progressEvent(view: FleetOperationView, id: string, at: Date): StoredEvent {
+function progressEvent(view: FleetOperationView): EventInput {
   const what = LABEL[view.kind];
   const message =
     view.status === "done"
@@ -243,8 +244,6 @@ function progressEvent(view: FleetOperationView, id: string, at: Date): StoredEv
         ? `${what} stopped at ${view.done}/${view.total}: ${view.error ?? "failed"}`
         : `${what}: ${view.done}/${view.total}${view.failed ? `, ${view.failed} failed` : ""}`;
   return {
-    id,
-    at,
     event: "fleet.operation.progress",
     message,
     gatewayId: view.gatewayId,
