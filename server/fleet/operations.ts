@@ -210,10 +210,11 @@ export class FleetOperations {
     };
     const concurrency = Math.max(1, this.deps.concurrency ?? 16);
     for (let i = 0; i < ids.length; i += concurrency) await Promise.all(ids.slice(i, i + concurrency).map(one));
-    // Failed: gone, or its cycle's provisioning or wake did not get through (the lifecycle retries it as usual).
+    // Failed: gone, or its cycle is not provisioned (the gateway refused or timed out; the lifecycle's wakes retry it
+    // as usual). Whether the agent then checks in is the lifecycle's business, not the operation's.
     const [{ failed }] = await db.$queryRaw<{ failed: number }[]>`
       SELECT count(*)::int AS failed FROM "Agent"
-       WHERE id = ANY(${ids}::uuid[]) AND "lastProvisionError" IS NOT NULL AND status <> 'online'`;
+       WHERE id = ANY(${ids}::uuid[]) AND status <> 'deleting' AND "provisionedGeneration" IS DISTINCT FROM "lifecycleGeneration"`;
     return failed + missing;
   }
 
