@@ -208,8 +208,12 @@ export class FleetOperations {
       }
       if (status === "provisioning" || status === "updating") await lifecycle.settleProvisioning(agentId, generation);
     };
-    const concurrency = Math.max(1, this.deps.concurrency ?? 16);
-    for (let i = 0; i < ids.length; i += concurrency) await Promise.all(ids.slice(i, i + concurrency).map(one));
+    // A sliding window: a slow agent holds one place, not its whole group.
+    let next = 0;
+    const lane = async () => {
+      while (next < ids.length) await one(ids[next++]);
+    };
+    await Promise.all(Array.from({ length: Math.min(ids.length, Math.max(1, this.deps.concurrency ?? 16)) }, lane));
     // Failed: gone, or its cycle is not provisioned (the gateway refused or timed out; the lifecycle's wakes retry it
     // as usual). Whether the agent then checks in is the lifecycle's business, not the operation's.
     const [{ failed }] = await db.$queryRaw<{ failed: number }[]>`
