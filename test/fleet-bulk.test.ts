@@ -98,9 +98,10 @@ describe("agents.createMany: validated as a whole, nothing created on a bad row"
     assert.equal(await h.app.db.agent.count({ where: { name: "x" } }), 0);
   });
 
-  test("dryRun validates without creating", async () => {
-    const r = await ok<{ count: number; dryRun: boolean }>(h.baseUrl, "agents.createMany", { gatewayId, boardId, dryRun: true, agents: [{ name: "dry", kind: "board_worker" }] }, { token });
-    assert.deepEqual([r.count, r.dryRun], [1, true]);
+  test("dryRun validates without creating; the call's board is the default of board kinds only", async () => {
+    const agents = [{ name: "dry", kind: "board_worker" }, { name: "dry-main", kind: "gateway_main" }];
+    const r = await ok<{ count: number; dryRun: boolean }>(h.baseUrl, "agents.createMany", { gatewayId, boardId, dryRun: true, agents }, { token });
+    assert.deepEqual([r.count, r.dryRun], [2, true]);
     assert.equal(await h.app.db.agent.count({ where: { name: "dry" } }), 0);
   });
 });
@@ -176,6 +177,41 @@ describe("a crash between chunks: committed agents are whole, and the sweep prov
     assert.equal(provisioned, 30);
     const rows = await db.agent.findMany({ where: { gatewayId }, select: { lifecycleGeneration: true, provisionedGeneration: true } });
     assert.ok(rows.every((a) => a.lifecycleGeneration === 1 && a.provisionedGeneration === 1));
+  });
+});
+
+describe("a name taken by another request between the check and a later chunk", () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({ worker: false });
+  });
+  after(() => h.stop());
+
+  test("a 409 saying how many were created; those are whole and their provisioning is queued", async () => {
+    const gatewayId = await h.gateway();
+    const { db, events, fleet, config } = h.app;
+    const err = await createAgentsInBulk(
+      {
+        db,
+        events,
+        operations: fleet,
+        settings: { ...h.app.policyDefaults, heartbeatIntervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS },
+        chunkSize: 10,
+        afterChunk: async (committed) => {
+          if (committed === 10) await h.agent(gatewayId, "silent", "r-00015");
+        },
+      },
+      { gatewayId, agents: names("r", 25).map((name) => ({ name, kind: "gateway_main" })) },
+      "test",
+    ).then(
+      () => assert.fail("created despite the clash"),
+      (e: unknown) => e as { code: string; message: string },
+    );
+    assert.equal(err.code, "CONFLICT");
+    assert.match(err.message, /the first 10 agents were created/);
+    assert.equal(await db.agent.count({ where: { gatewayId, name: { startsWith: "r-" } } }), 11);
+    const op = await db.fleetOperation.findFirstOrThrow({ where: { gatewayId } });
+    assert.deepEqual([op.kind, op.total], ["provision_created", 10]);
   });
 });
 

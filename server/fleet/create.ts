@@ -89,7 +89,7 @@ export async function validateBulk(db: Db, input: BulkCreateInput): Promise<Prep
   const gateway = await db.gateway.findUnique({ where: { id: input.gatewayId }, select: { id: true, driver: true } });
   if (!gateway) throw new BulkCreateRejected("NOT_FOUND", "Gateway not found");
 
-  const boardIds = [...new Set(input.agents.map((a) => a.boardId ?? input.boardId ?? null).filter((b): b is string => b !== null))];
+  const boardIds = [...new Set([...input.agents.map((a) => a.boardId), input.boardId].filter((b): b is string => !!b))];
   const boards = new Set(
     boardIds.length === 0
       ? []
@@ -101,7 +101,8 @@ export async function validateBulk(db: Db, input: BulkCreateInput): Promise<Prep
   const firstRowOf = new Map<string, number>();
   input.agents.forEach((a, row) => {
     const name = a.name.trim();
-    const boardId = a.boardId ?? input.boardId ?? null;
+    // The call's board is the default board of board kinds; a gateway_main row takes a board only if it names one.
+    const boardId = a.boardId ?? (a.kind === "gateway_main" ? null : (input.boardId ?? null));
     const bad = (problem: string) => problems.push({ row, name, problem });
     if (name.length === 0) bad("name is empty");
     else if (name.length > 80) bad("name is longer than 80 characters");
@@ -173,6 +174,26 @@ export async function createAgentsInBulk(deps: BulkCreateDeps, input: BulkCreate
   for (let start = 0; start < rows.length; start += chunkSize) {
     const chunk = rows.slice(start, start + chunkSize);
     const last = start + chunkSize >= rows.length;
+    try {
+      await writeChunk(chunk, last);
+    } catch (err) {
+      // Another request took one of these names since the check: what is committed stays (whole agents), and is
+      // provisioned like the rest would have been.
+      if ((err as { code?: string }).code !== "P2002") throw err;
+      const committed = ids.slice(0, start);
+      if (committed.length > 0) {
+        await db.$transaction((tx) => deps.operations.enqueue(tx, { kind: "provision_created", gatewayId: input.gatewayId, agentIds: committed, startedBy: actor }));
+      }
+      throw new BulkCreateRejected(
+        "CONFLICT",
+        `A name in agents[${start}..${start + chunk.length - 1}] was taken by another request meanwhile: the first ${committed.length} agents were created, the rest not`,
+      );
+    }
+    await deps.afterChunk?.(start + chunk.length);
+  }
+  return { ids, count: ids.length, operationId };
+
+  async function writeChunk(chunk: PreparedRow[], last: boolean): Promise<void> {
     await db.$transaction(
       async (tx: Tx) => {
         const [{ now }] = await tx.$queryRaw<{ now: Date }[]>`SELECT clock_timestamp() AS now`;
@@ -218,7 +239,5 @@ export async function createAgentsInBulk(deps: BulkCreateDeps, input: BulkCreate
       },
       { timeout: 60_000, maxWait: 10_000 },
     );
-    await deps.afterChunk?.(start + chunk.length);
   }
-  return { ids, count: ids.length, operationId };
 }
