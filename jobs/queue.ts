@@ -12,6 +12,25 @@ export const QUEUES = {
   gatewaySettings: "gateway.settings",
   notify: "notification.deliver",
   retention: "maintenance.retention",
+  fleetOperation: "fleet.operation",
+} as const;
+
+export interface FleetOperationJobData {
+  operationId: string;
+}
+
+/**
+ * A fleet operation resumes from its stored cursor (server/fleet/operations.ts), so a retry after a crash repeats at
+ * most one chunk. It may run for a long time (10,000 provisionings), so it expires only after hours, but its worker
+ * beats: a job whose worker died is retried within heartbeatSeconds.
+ */
+export const FLEET_OPERATION_QUEUE_POLICY = {
+  retryLimit: 10,
+  retryDelay: 5,
+  retryBackoff: true,
+  retryDelayMax: 120,
+  expireInSeconds: 6 * 3600,
+  heartbeatSeconds: 30,
 } as const;
 
 export interface ReconcileJobData {
@@ -51,6 +70,7 @@ export async function startQueue(opts: QueueOptions, onError: (err: Error) => vo
   // Retries and backoff of a delivery are set per job (server/notifications/service.ts).
   await boss.createQueue(QUEUES.notify, { expireInSeconds: 120 });
   await boss.createQueue(QUEUES.retention, { retryLimit: 1, retryDelay: 60, expireInSeconds: 3600 });
+  await boss.createQueue(QUEUES.fleetOperation, FLEET_OPERATION_QUEUE_POLICY);
   return boss;
 }
 

@@ -12,7 +12,9 @@ import type { DriverFactory } from "../server/drivers";
 import { probeAllGateways, probeGateway } from "../server/gateways/probe";
 import { failTemplateSync, runTemplateSync, type TemplateSyncJobData } from "./template-sync";
 import { runGatewaySettings } from "./gateway-settings";
-import type { GatewaySettingsJobData } from "./queue";
+import type { GatewaySettingsJobData, FleetOperationJobData } from "./queue";
+import type { FleetOperations } from "../server/fleet/operations";
+import { runFleetOperationJob } from "./fleet-operation";
 
 export interface WorkerDeps {
   boss: PgBoss;
@@ -27,6 +29,7 @@ export interface WorkerDeps {
   baseUrl: () => string;
   queueSchema: string;
   tokenOverlapSeconds?: number;
+  fleet: FleetOperations;
 }
 
 export interface WorkerHandle {
@@ -117,6 +120,12 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   await boss.work<GatewaySettingsJobData>(QUEUES.gatewaySettings, { pollingIntervalSeconds: deps.pollSeconds, localConcurrency: 2 }, async ([job]) => {
     await runGatewaySettings({ db: deps.db, boss, drivers: deps.drivers, logger }, job.data);
   });
+  // Fleet operations (server/fleet/operations.ts): one at a time per worker; each bounds its own work.
+  await boss.work<FleetOperationJobData>(
+    QUEUES.fleetOperation,
+    { pollingIntervalSeconds: Math.max(1, deps.pollSeconds), includeMetadata: true },
+    async ([job]) => runFleetOperationJob({ fleet: deps.fleet, logger }, job),
+  );
   const requestProbe = () =>
     boss
       .send(QUEUES.gatewayProbe, {}, { singletonKey: "probe-all", singletonSeconds: Math.max(1, Math.floor(deps.gatewayProbeSeconds)) })
@@ -157,6 +166,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       await boss.offWork(QUEUES.templateSync, { wait: true }).catch(() => undefined);
       await boss.offWork(QUEUES.gatewayProbe, { wait: true }).catch(() => undefined);
       await boss.offWork(QUEUES.gatewaySettings, { wait: true }).catch(() => undefined);
+      await boss.offWork(QUEUES.fleetOperation, { wait: true }).catch(() => undefined);
       await deps.db.queueWorker.delete({ where: { id: workerId } }).catch(() => undefined);
     },
   };

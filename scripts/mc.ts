@@ -8,7 +8,9 @@ import superjson from "superjson";
 import { decodeRows } from "../lib/agent-row";
 import { io } from "socket.io-client";
 import type { AppRouter } from "../server/trpc/root";
+import { readFile } from "node:fs/promises";
 import { cliConfig } from "../server/config";
+import { parseImport, type ImportRow } from "../server/fleet/import-file";
 
 const USAGE = `Usage: npm run mc -- [--url URL] [--token TOKEN] <command> [options]
 
@@ -21,6 +23,11 @@ Commands:
   wake <agentId>...                        start a wake cycle (operator)
   rotate-token <agentId>                   issue and deliver a new agent token (operator)
   sync-templates <gatewayId> [--wake]      push the current templates to a gateway's agents (operator)
+  import <file.csv|file.json> --gateway ID|NAME [--board ID|NAME] [--chunk N] [--no-wait]
+                                           create a fleet: CSV header name,kind[,board][,simulatorBehaviour] or a
+                                           JSON array of those fields; every row is checked first (nothing is
+                                           created if one is bad), then created in chunks (operator)
+  wake-all <gatewayId>                     a wake cycle for every agent of a gateway, as a queued job (operator)
   watch [--agent ID] [--gateway ID] [--board ID] [--events a,b] [--json]
                                            stream lifecycle events until Ctrl-C
 
@@ -47,7 +54,7 @@ function parseArgs(argv: string[]): Args {
   return { command: positional.shift(), positional, flags };
 }
 
-const BOOLEAN_FLAGS = new Set(["json", "wake", "all-offline", "help"]);
+const BOOLEAN_FLAGS = new Set(["json", "wake", "all-offline", "help", "no-wait"]);
 
 class UsageError extends Error {}
 
@@ -183,10 +190,126 @@ async function main(): Promise<number> {
       out(`template sync started (run ${r.runId}); follow it with: npm run mc -- watch --gateway ${id}`);
       return 0;
     }
+    case "import":
+      return importFleet(client, args, out);
+    case "wake-all": {
+      const [id] = requireIds(args.positional, "gateway");
+      const r = await client.gateways.wakeAll.mutate({ id });
+      out(`gateway-wide wake queued (operation ${r.operationId})`);
+      return followOperations(client, [r.operationId], out);
+    }
     case "watch":
       return watch(url, token, args, client, json);
     default:
       throw new UsageError(`unknown command: ${args.command}`);
+  }
+}
+
+type Client = ReturnType<typeof createTRPCClient<AppRouter>>;
+
+/** Rows are sent in chunks of this many (one createMany call each; the server writes 1,000 per transaction). */
+const IMPORT_CHUNK = 1000;
+
+async function importFleet(client: Client, args: Args, out: (s: string) => void): Promise<number> {
+  const file = args.positional[0];
+  if (!file) throw new UsageError("give the file to import (.csv or .json)");
+  const gatewayRef = flag(args, "gateway");
+  if (!gatewayRef) throw new UsageError("--gateway ID|NAME is required");
+  const chunk = Number(flag(args, "chunk") ?? IMPORT_CHUNK);
+  if (!Number.isInteger(chunk) || chunk < 1 || chunk > 10_000) throw new UsageError("--chunk must be 1..10000");
+  const parsed = parseImport(await readFile(file, "utf8"), /\.json$/i.test(file) ? "json" : "csv");
+  const where = (line: number) => (line === 0 ? file : `${file}:${parsed.unit === "line" ? line : `item ${line}`}`);
+  const report = (problems: { line: number; problem: string }[]) => {
+    for (const p of problems.slice(0, 50)) process.stderr.write(`${where(p.line)}: ${p.problem}\n`);
+    if (problems.length > 50) process.stderr.write(`… and ${problems.length - 50} more\n`);
+    process.stderr.write(`${problems.length} bad row(s); nothing was created\n`);
+    return 1;
+  };
+  if (parsed.problems.length > 0) return report(parsed.problems);
+
+  const gateways = await client.gateways.list.query();
+  const gateway = gateways.find((g) => g.id === gatewayRef) ?? gateways.find((g) => g.name === gatewayRef);
+  if (!gateway) throw new UsageError(`no gateway ${gatewayRef}`);
+  const boards = await client.boards.list.query({ gatewayId: gateway.id });
+  const boardOf = (ref: string) => boards.find((b) => b.id === ref) ?? boards.find((b) => b.name === ref);
+  const defaultBoard = flag(args, "board");
+  if (defaultBoard && !boardOf(defaultBoard)) throw new UsageError(`no board ${defaultBoard} on gateway ${gateway.name}`);
+  const problems: { line: number; problem: string }[] = [];
+  const agents = parsed.rows.map((r: ImportRow) => {
+    const ref = r.board ?? (r.kind === "gateway_main" ? undefined : defaultBoard);
+    const board = ref ? boardOf(ref) : undefined;
+    if (ref && !board) problems.push({ line: r.line, problem: `no board ${ref} on gateway ${gateway.name}` });
+    return {
+      name: r.name,
+      kind: r.kind,
+      boardId: board?.id,
+      simulatorBehaviour: r.simulatorBehaviour as "healthy" | undefined, // checked by parseImport
+    };
+  });
+  if (problems.length > 0) return report(problems);
+
+  const chunks: { start: number; agents: typeof agents }[] = [];
+  for (let i = 0; i < agents.length; i += chunk) chunks.push({ start: i, agents: agents.slice(i, i + chunk) });
+  // The server names bad rows as agents[i] of a call: turn them into lines of the file.
+  const serverProblems = (err: unknown, start: number) => {
+    if (!(err instanceof TRPCClientError)) throw err;
+    const found = [...err.message.matchAll(/agents(?:\[(\d+)\]|\.(\d+)(?:\.\w+)?)(?: "[^"]*")?: ([^;]+)/g)].map((m) => ({
+      line: parsed.rows[start + Number(m[1] ?? m[2])].line,
+      problem: m[3].replace(/agents\[(\d+)\]/g, (_, i: string) => `${parsed.unit} ${parsed.rows[start + Number(i)].line}`).trim(),
+    }));
+    return found.length > 0 ? found : [{ line: 0, problem: err.message }];
+  };
+  // Everything is checked (names taken on the gateway, boards) before the first agent is created.
+  for (const c of chunks) {
+    try {
+      await client.agents.createMany.mutate({ gatewayId: gateway.id, agents: c.agents, dryRun: true });
+    } catch (err) {
+      problems.push(...serverProblems(err, c.start));
+    }
+  }
+  if (problems.length > 0) return report(problems);
+
+  const started = Date.now();
+  const operations: string[] = [];
+  let created = 0;
+  for (const c of chunks) {
+    try {
+      const r = await client.agents.createMany.mutate({ gatewayId: gateway.id, agents: c.agents });
+      created += r.count;
+      if (r.operationId) operations.push(r.operationId);
+    } catch (err) {
+      // Checked a moment ago: someone created a clashing agent since. What is created stays (each agent is whole).
+      process.stderr.write(`stopped after ${created} agents: ${err instanceof Error ? err.message : String(err)}\n`);
+      return 1;
+    }
+    process.stderr.write(`created ${created}/${agents.length}\n`);
+  }
+  const seconds = (Date.now() - started) / 1000;
+  out(`created ${created} agents on ${gateway.name} in ${seconds.toFixed(1)} s (${Math.round(created / Math.max(seconds, 0.001))}/s)`);
+  if (args.flags.has("no-wait")) {
+    out(`provisioning queued: ${operations.join(", ")}`);
+    return 0;
+  }
+  return followOperations(client, operations, out);
+}
+
+/** Follows queued fleet operations to their end, printing progress; 1 if any failed. */
+async function followOperations(client: Client, ids: string[], out: (s: string) => void): Promise<number> {
+  let last = "";
+  for (;;) {
+    const ops = await Promise.all(ids.map((id) => client.fleet.operation.query({ id })));
+    const total = ops.reduce((n, o) => n + o.total, 0);
+    const done = ops.reduce((n, o) => n + o.done, 0);
+    const failed = ops.reduce((n, o) => n + o.failed, 0);
+    const line = `provisioning ${done}/${total}${failed ? `, ${failed} failed` : ""}`;
+    if (line !== last) process.stderr.write(`${line}\n`);
+    last = line;
+    if (ops.every((o) => o.status === "done" || o.status === "failed")) {
+      const stopped = ops.filter((o) => o.status === "failed");
+      out(`provisioning finished: ${done}/${total} handled, ${failed} failed${stopped.length ? `; ${stopped.length} operation(s) stopped: ${stopped.map((o) => o.error).join("; ")}` : ""}`);
+      return stopped.length ? 1 : 0;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
   }
 }
 
@@ -200,7 +323,7 @@ interface PushedEvent {
   actor?: string | null;
 }
 
-async function watch(url: string, token: string, args: Args, client: ReturnType<typeof createTRPCClient<AppRouter>>, json: boolean): Promise<number> {
+async function watch(url: string, token: string, args: Args, client: Client, json: boolean): Promise<number> {
   const rooms: string[] = [];
   for (const [flagName, room] of [
     ["agent", "agent"],

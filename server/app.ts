@@ -11,6 +11,7 @@ import { createDriverFactory, gatewayDeviceTokens, type DriverDependencies, type
 import { deviceIdentityLoader } from "./drivers/openclaw";
 import { instrumentDrivers } from "./drivers/instrumented";
 import { LifecycleService, type LifecycleSettings } from "./lifecycle/service";
+import { FleetOperations } from "./fleet/operations";
 import { AgentAuthenticator } from "./agents/agent-auth";
 import { HeartbeatIngest } from "./agents/heartbeat-ingest";
 import { Authenticator } from "./auth/principal";
@@ -56,6 +57,8 @@ export interface App {
   /** Where agents reach Mission Control (heartbeat URL in templates). */
   baseUrl: () => string;
   lifecycle: LifecycleService;
+  /** Fleet-sized work as queued jobs (server/fleet/). */
+  fleet: FleetOperations;
   agentAuth: AgentAuthenticator;
   /** Routine heartbeats, group-committed (one statement and one commit per batch). */
   heartbeats: HeartbeatIngest;
@@ -123,6 +126,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       ...opts.lifecycle,
     },
   });
+  const fleet = new FleetOperations({ db, boss, events, publisher, lifecycle, logger, chunkSize: config.FLEET_OPERATION_CHUNK_SIZE });
   const health = () => systemHealth(db, config.QUEUE_SCHEMA);
   const notifications = new NotificationService({
     db,
@@ -157,6 +161,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     drivers,
     baseUrl,
     lifecycle,
+    fleet,
     agentAuth: new AgentAuthenticator(db, events, opts.clock),
     heartbeats: new HeartbeatIngest({ databaseUrl: opts.databaseUrl, publisher, logger, maxWakeAttempts: config.MAX_WAKE_ATTEMPTS, clock: opts.clock }),
     auth: new Authenticator(db, { bootstrapToken: config.MC_BOOTSTRAP_TOKEN, sessionTtlHours: config.SESSION_TTL_HOURS }),
@@ -181,6 +186,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
         baseUrl,
         queueSchema: config.QUEUE_SCHEMA,
         tokenOverlapSeconds: config.AGENT_TOKEN_OVERLAP_SECONDS,
+        fleet,
       });
       await scheduleRetention(boss, db, logger, {
         schedule: config.RETENTION_SCHEDULE,

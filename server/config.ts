@@ -68,6 +68,10 @@ const schema = z.object({
   RATE_LIMIT_API_TOKEN_FAILURES_PER_MINUTE: z.coerce.number().int().positive().default(60),
   /** Console API (tRPC) procedure calls per operator per minute. */
   RATE_LIMIT_OPERATOR_REQUESTS_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  /** agents.createMany: agents written per transaction (docs/fleet.md). */
+  FLEET_CREATE_CHUNK_SIZE: z.coerce.number().int().min(1).max(10_000).default(1000),
+  /** Fleet operations: agents handled between two stored steps of an operation's cursor (docs/fleet.md). */
+  FLEET_OPERATION_CHUNK_SIZE: z.coerce.number().int().min(1).max(10_000).default(200),
   /** Largest tRPC request body. */
   TRPC_MAX_BODY_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
   MC_WORKER: flag(true),

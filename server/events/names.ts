@@ -30,6 +30,8 @@ export const EVENT_NAMES = [
   "gateway.templates.sync.failed",
   "gateway.status.changed",
   "operator.action",
+  // A fleet operation's progress (server/fleet/operations.ts): pushed a few times a second, its end stored.
+  "fleet.operation.progress",
 ] as const;
 
 export type EventName = (typeof EVENT_NAMES)[number];

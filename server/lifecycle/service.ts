@@ -178,7 +178,7 @@ export class LifecycleService {
   /** A bulk reprovision of thousands of agents provisions a few at a time, so the process stays responsive. */
   private readonly provisioningSlots = new Semaphore(16);
   /** Provisionings this process has queued or is running, so the sweep never queues the same cycle twice. */
-  private readonly provisioningQueued = new Set<string>();
+  private readonly provisioningQueued = new Map<string, Promise<void>>();
   private readonly work = new WorkRegistry();
 
   constructor(private readonly deps: LifecycleDeps) {}
@@ -576,9 +576,20 @@ export class LifecycleService {
   private scheduleProvisioning(agentId: string, generation: number): boolean {
     const key = `${agentId}:${generation}`;
     if (this.provisioningQueued.has(key)) return false;
-    this.provisioningQueued.add(key);
-    this.track(this.provisioningSlots.run(() => this.runProvisioning(agentId, generation)).finally(() => this.provisioningQueued.delete(key)));
+    const run = this.provisioningSlots.run(() => this.runProvisioning(agentId, generation)).finally(() => this.provisioningQueued.delete(key));
+    this.provisioningQueued.set(key, run.catch(() => undefined));
+    this.track(run);
     return true;
+  }
+
+  /**
+   * Fleet operations (server/fleet/): makes sure the provisioning of cycle `generation` runs in this process and
+   * resolves once it and its first wake have been attempted. A cycle that moved on, or that another process holds
+   * (its lease), resolves at once.
+   */
+  async settleProvisioning(agentId: string, generation: number): Promise<void> {
+    this.scheduleProvisioning(agentId, generation);
+    await this.provisioningQueued.get(`${agentId}:${generation}`);
   }
 
   /** SPEC §1 step 2, then step 3 (the wake), whether provisioning worked or not: a failure still counts as an attempt. */

@@ -7,6 +7,7 @@ import { toStoredEvent } from "../../events/bus";
 import { actorOf, audit, notFound, operatorProcedure, router, viewerProcedure } from "../init";
 import type { Prisma } from "../../db/prisma";
 import { revokeTokenColumns } from "../../agents/tokens";
+import { BULK_CREATE_MAX, BulkCreateRejected, createAgentsInBulk, validateBulk } from "../../fleet/create";
 
 const id = z.string().uuid();
 const kind = z.enum(["gateway_main", "board_lead", "board_worker"]);
@@ -151,24 +152,77 @@ export const agentsRouter = router({
     return agent;
   }),
 
+  /**
+   * Up to 10,000 agents in one call, validated as a whole (nothing is created if any row is bad), written in chunked
+   * transactions, each agent in its first cycle; their provisioning runs as a queued fleet operation (server/fleet/).
+   */
+  createMany: operatorProcedure
+    .input(
+      z
+        .object({
+          gatewayId: id,
+          boardId: id.optional(),
+          agents: z
+            .array(
+              z
+                .object({
+                  // Checked row by row by the bulk validation, so that every bad row is named at once.
+                  name: z.string().max(200),
+                  kind,
+                  boardId: id.optional(),
+                  simulatorBehaviour: z.enum(SIMULATOR_BEHAVIOURS).optional(),
+                })
+                .strict(),
+            )
+            .min(1)
+            .max(BULK_CREATE_MAX),
+          /** Validate only: the same answer (or error) without creating anything (`mc import` checks every chunk first). */
+          dryRun: z.boolean().optional(),
+        })
+        .strict(),
+    )
+    .mutation(async ({ ctx, input }) => {
+      const actor = actorOf(ctx.principal);
+      const { db, events, fleet, config } = ctx.app;
+      let result;
+      try {
+        if (input.dryRun) {
+          const rows = await validateBulk(db, input);
+          return { ids: [] as string[], count: rows.length, operationId: null as string | null, dryRun: true };
+        }
+        result = await createAgentsInBulk(
+          { db, events, operations: fleet, settings: { ...ctx.app.policyDefaults, heartbeatIntervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS }, chunkSize: config.FLEET_CREATE_CHUNK_SIZE },
+          input,
+          actor,
+        );
+      } catch (err) {
+        if (err instanceof BulkCreateRejected) throw new TRPCError({ code: err.code, message: err.message });
+        throw err;
+      }
+      await audit(ctx, "created agents in bulk", { gatewayId: input.gatewayId, boardId: input.boardId }, "ok", {
+        count: result.count,
+        operationId: result.operationId,
+      });
+      return { ...result, operationId: result.operationId as string | null, dryRun: false };
+    }),
+
+  /** Queues a fleet operation (server/fleet/): answers at once with its id; `fleet.operation` follows it. */
   bulkReprovision: operatorProcedure
     .input(z.object({ ids: z.array(id).min(1).max(10_000) }).strict())
     .mutation(async ({ ctx, input }) => {
       const actor = actorOf(ctx.principal);
-      let started = 0;
-      const missing: string[] = [];
-      for (const agentId of new Set(input.ids)) {
-        const agent = await ctx.app.lifecycle.startCycle(agentId, actor, "bulk reprovision", "provision");
-        if (agent) started += 1;
-        else missing.push(agentId);
-      }
+      const wanted = [...new Set(input.ids)];
+      const found = await ctx.app.db.agent.findMany({ where: { id: { in: wanted } }, select: { id: true } });
+      const existing = new Set(found.map((a) => a.id));
+      const missing = wanted.filter((agentId) => !existing.has(agentId));
+      const operation = existing.size > 0 ? await ctx.app.fleet.start({ kind: "reprovision", agentIds: [...existing], startedBy: actor }) : null;
       await ctx.app.events.emit({
         event: "operator.action",
         actor,
-        message: `${actor} reprovisioned ${started} agents`,
-        data: { action: "bulk reprovision", result: "ok", started, missing: missing.length },
+        message: `${actor} queued the reprovision of ${existing.size} agents`,
+        data: { action: "bulk reprovision", result: "ok", started: existing.size, missing: missing.length, operationId: operation?.id },
       });
-      return { started, missing };
+      return { started: existing.size, missing, operationId: operation?.id ?? null };
     }),
 
   delete: operatorProcedure.input(z.object({ id }).strict()).mutation(async ({ ctx, input }) => {

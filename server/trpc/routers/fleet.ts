@@ -1,7 +1,7 @@
 // The fleet over time (SPEC §8 Timeline): every agent's status changes in a window, for a Grafana-like state
 // timeline, and how long cycles took to converge per gateway.
 import { z } from "zod";
-import { router, viewerProcedure } from "../init";
+import { notFound, router, viewerProcedure } from "../init";
 
 export const FLEET_WINDOWS = { "15m": 15 * 60, "1h": 60 * 60, "24h": 24 * 60 * 60 } as const;
 export type FleetWindow = keyof typeof FLEET_WINDOWS;
@@ -29,6 +29,23 @@ type ConvergeRow = {
 };
 
 export const fleetRouter = router({
+  /** One fleet operation (bulk provisioning, reprovision, gateway-wide wake) and its progress. */
+  operation: viewerProcedure.input(z.object({ id }).strict()).query(async ({ ctx, input }) => {
+    const operation = await ctx.app.fleet.get(input.id);
+    if (!operation) notFound("Fleet operation");
+    return operation;
+  }),
+
+  /** Recent fleet operations, newest first. */
+  operations: viewerProcedure
+    .input(
+      z
+        .object({ gatewayId: id.optional(), since: z.coerce.date().optional(), limit: z.number().int().min(1).max(200).default(20) })
+        .strict()
+        .optional(),
+    )
+    .query(({ ctx, input }) => ctx.app.fleet.recent({ limit: input?.limit ?? 20, gatewayId: input?.gatewayId, since: input?.since })),
+
   /**
    * For each agent: its status when the window opened and every change inside it (from `agent.status.changed`
    * events), ending with its current status; plus time-to-converge p50/p95 per gateway for cycles started in the

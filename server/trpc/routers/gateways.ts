@@ -196,6 +196,15 @@ export const gatewaysRouter = router({
       return { runId };
     }),
 
+  /** A wake cycle for every agent of the gateway, as a queued fleet operation (server/fleet/); answers at once. */
+  wakeAll: operatorProcedure.input(z.object({ id }).strict()).mutation(async ({ ctx, input }) => {
+    const gateway = await ctx.app.db.gateway.findUnique({ where: { id: input.id }, select: { id: true, name: true } });
+    if (!gateway) notFound("Gateway");
+    const operation = await ctx.app.fleet.start({ kind: "wake_gateway", gatewayId: gateway.id, agentIds: [], startedBy: actorOf(ctx.principal) });
+    await audit(ctx, "woke every agent of", { gatewayId: gateway.id, name: gateway.name }, "ok", { operationId: operation.id });
+    return { operationId: operation.id };
+  }),
+
   /** Recent sync runs of a gateway, newest first, each with its per-agent results. */
   syncRuns: viewerProcedure
     .input(z.object({ id, limit: z.number().int().min(1).max(100).optional() }).strict())
