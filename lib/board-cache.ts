@@ -95,8 +95,8 @@ export function applyRows(pages: RowPage[], incoming: readonly AgentRow[], q: Pa
         continue;
       }
       seen.add(current.id);
-      if (update.updatedAt < current.updatedAt) {
-        rows.push(current); // an older push than what is shown
+      if (update === current || update.updatedAt < current.updatedAt) {
+        rows.push(current); // already shown, or an older push than what is shown
         continue;
       }
       if (update.status !== current.status) countsStale = true;
@@ -176,7 +176,7 @@ export function mergeRowIntoView<T extends ViewLike>(view: T, row: AgentRow): T 
   const { templateStale: _stale, lastProvisionError: _error, ...fields } = row;
   void _stale;
   void _error;
-  const merged: Record<string, unknown> = { ...view, ...fields };
+  const merged = { ...view, ...fields } as unknown as Record<string, unknown>;
   for (const f of TIME_FIELDS) merged[f] = row[f] === null ? null : new Date(row[f]);
   return merged as unknown as T;
 }
