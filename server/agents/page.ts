@@ -1,6 +1,6 @@
 // Board pages: keyset pagination over (sort key, id) in one raw query that builds board rows straight from SQL, and the
 // status counts under the same filters. Order and filters are defined once in lib/board-query.ts; this file turns them
-// into SQL. Indexes serving each sort: prisma/schema.prisma (Agent), see docs/performance.md.
+// into SQL. Indexes serving each sort: prisma/schema.prisma (Agent); see docs/board.md.
 import { Prisma, type Db } from "../db/prisma";
 import { encodeRows, type EncodedRows } from "../../lib/agent-row";
 import { SORT_COLUMNS, type BoardSort, type KeyValue, type PageFilter, type SortColumn, type SortDir, sortKeyOf } from "../../lib/board-query";
