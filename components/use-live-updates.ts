@@ -219,7 +219,7 @@ function createSink(client: QueryClient, trpc: Trpc): Sink {
       if (result.changed) client.setQueryData<BoardPages>(key, { ...data, pages: result.pages });
       if (result.countsStale || result.beyond > 0) countsStale = true;
     }
-    if (countsStale || batch.length > 0) countsChanged();
+    if (countsStale) countsChanged();
 
     for (const [key, data] of client.getQueriesData<Agent[]>(trpc.agents.list.queryFilter())) {
       if (!data) continue;

@@ -25,8 +25,11 @@ export type BoardRow =
   | { type: "agent"; key: string; agent: Row };
 
 export const ROW_HEIGHT = 32;
-/** Below this many rows everything is rendered (simple DOM for tests and find-in-page); above it, only what is visible. */
-const VIRTUALIZE_ABOVE = 400;
+/**
+ * Below this many rows everything is rendered (simple DOM for find-in-page); above it, only what is visible. Low, so
+ * that a board page of 200 rows paints only its visible rows: that is most of the time to the first rows.
+ */
+const VIRTUALIZE_ABOVE = 60;
 const OVERSCAN = 12;
 
 /** Column widths, shared by the header and every row. */
