@@ -54,7 +54,7 @@ function TopNav({ pathname, isAdmin, email, role }: { pathname: string; isAdmin:
 
   return (
     <header className="flex shrink-0 flex-wrap items-center gap-x-4 gap-y-1 border-b border-zinc-200 bg-white px-3 py-1.5 sm:px-4 dark:border-zinc-800 dark:bg-zinc-900">
-      <Link href="/" className="flex items-center gap-2 text-sm font-semibold tracking-tight">
+      <Link href="/" prefetch={false} className="flex items-center gap-2 text-sm font-semibold tracking-tight">
         <span aria-hidden className="inline-block size-2.5 rounded-sm bg-emerald-500" />
         <span className="hidden sm:inline">Mission Control</span>
       </Link>
@@ -65,6 +65,8 @@ function TopNav({ pathname, isAdmin, email, role }: { pathname: string; isAdmin:
             <Link
               key={l.href}
               href={l.href}
+              // Prefetching every section as the console opens competes with the board's first rows for the server.
+              prefetch={false}
               aria-current={active ? "page" : undefined}
               aria-keyshortcuts={`g ${l.key}`}
               title={`${l.label} (g ${l.key})`}

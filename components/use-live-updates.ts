@@ -5,12 +5,12 @@
 // the TanStack Query cache, so every view of an agent changes at once, with no polling. After a reconnect everything
 // is refetched (pushes sent while disconnected are lost).
 import { useEffect, useSyncExternalStore } from "react";
-import { useQueryClient, type QueryClient, type QueryKey } from "@tanstack/react-query";
+import { useQueryClient, type InfiniteData, type QueryClient, type QueryKey } from "@tanstack/react-query";
 import { io, type Socket } from "socket.io-client";
 import { SOCKET_EVENTS } from "@/server/events/names";
-import { isAgentPayload, isEventPayload, isNewer, matchesEventsInput, matchesListInput, reviveAgent, reviveEvent } from "@/lib/agents";
-
-const time = (d: Date | string | null | undefined) => (d ? new Date(d).getTime() : 0);
+import { isEventPayload, matchesEventsInput, matchesListInput, reviveEvent } from "@/lib/agents";
+import { decodeRows, type AgentRow } from "@/lib/agent-row";
+import { applyRows, mergeRowIntoView, type PagesQuery, type RowPage } from "@/lib/board-cache";
 import { toDate } from "@/lib/time";
 import type { Agent, AgentDetail, AgentListInput, AgentTimeline, EventsListInput, FleetTimeline, LifecycleEvent } from "@/lib/types";
 import { redirectToLogin, useTRPC } from "./providers";
@@ -21,6 +21,15 @@ type Trpc = ReturnType<typeof useTRPC>;
 
 /** How long pushes are buffered before one cache write (keeps a 10k-agent fleet converging smooth). */
 const FLUSH_MS = 120;
+/** Status counts are refetched at most this often while rows change status (one GROUP BY on the server). */
+const COUNTS_MS = 1_500;
+
+/** The board's loaded pages (components/board/board.tsx), decoded rows per page, one cache entry per filter and sort. */
+export const BOARD_PAGES_KEY = ["board", "pages"] as const;
+export function boardPagesKey(q: PagesQuery): QueryKey {
+  return [...BOARD_PAGES_KEY, q];
+}
+type BoardPages = InfiniteData<RowPage, string | null>;
 const SUBSCRIBE_CHUNK = 100;
 const VALID_ROOM = /^(fleet|(gateway|board|agent):[0-9a-f-]{36})$/;
 
@@ -56,7 +65,8 @@ export function useLiveState(): LiveState {
 
 interface Sink {
   client: QueryClient;
-  agent(agent: Agent): void;
+  /** One `agent.updated` message: a batch of board rows. */
+  rows(rows: AgentRow[]): void;
   event(event: LifecycleEvent): void;
   /** Drop a deleted agent from every list, and ignore late pushes about it. */
   remove(id: string): void;
@@ -67,13 +77,27 @@ interface Sink {
   refetchAll(): void;
 }
 
+/** Whether a merge changed nothing shown (a repeated push): then the cache is left alone. */
+function sameFields(a: object, b: object): boolean {
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  for (const k of Object.keys(x)) {
+    const u = x[k];
+    const v = y[k];
+    if (u === v) continue;
+    if (u instanceof Date && v instanceof Date && u.getTime() === v.getTime()) continue;
+    return false;
+  }
+  return true;
+}
+
 function inputOf<T>(key: QueryKey): T | undefined {
   const meta = key[1] as { input?: T } | undefined;
   return meta?.input;
 }
 
 function createSink(client: QueryClient, trpc: Trpc): Sink {
-  const agents = new Map<string, Agent>();
+  const agents = new Map<string, AgentRow>();
   const removals = new Set<string>();
   const events: LifecycleEvent[] = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -82,15 +106,21 @@ function createSink(client: QueryClient, trpc: Trpc): Sink {
     timer ??= setTimeout(flush, FLUSH_MS);
   };
 
-  // Pushes of the last seconds. A list fetched before a push can arrive after it (a resync, a refetch after
-  // reconnect): those rows are older than what was pushed, so the pushed versions are applied again on top.
-  const recent = new Map<string, { agent: Agent; at: number }>();
+  // Pushes of the last seconds. A page or list fetched before a push can arrive after it (a resync, a refetch after
+  // reconnect, the next page while scrolling): those rows are older than what was pushed, so the pushed versions are
+  // applied again on top (only where newer, so this settles at once).
+  const recent = new Map<string, { row: AgentRow; at: number }>();
   const RECENT_MS = 30_000;
   const listFilter = trpc.agents.list.queryFilter();
   const recentEvents: { event: LifecycleEvent; at: number }[] = [];
   const eventsFilter = trpc.events.list.queryFilter();
+  const recentRows = () => {
+    const cutoff = Date.now() - RECENT_MS;
+    for (const [id, r] of recent) if (r.at < cutoff) recent.delete(id);
+    return [...recent.values()].map((r) => r.row);
+  };
   client.getQueryCache().subscribe((e) => {
-    if (e.type !== "updated" || e.action.type !== "success") return;
+    if (e.type !== "updated" || e.action.type !== "success" || e.action.manual) return;
     const key = e.query.queryKey;
     if (recentEvents.length && client.getQueryCache().findAll(eventsFilter).includes(e.query)) {
       // Same for event lists: events pushed while a fetch was on its way are merged back in (newest first).
@@ -109,73 +139,103 @@ function createSink(client: QueryClient, trpc: Trpc): Sink {
       return;
     }
     if (recent.size === 0) return;
+    if (key[0] === BOARD_PAGES_KEY[0] && key[1] === BOARD_PAGES_KEY[1]) {
+      const data = e.query.state.data as BoardPages | undefined;
+      if (!data) return;
+      const result = applyRows(data.pages, recentRows(), key[2] as PagesQuery, removedIds);
+      if (result.changed) client.setQueryData<BoardPages>(key, { ...data, pages: result.pages });
+      return;
+    }
     if (!client.getQueryCache().findAll(listFilter).includes(e.query)) return;
     const data = e.query.state.data as Agent[] | undefined;
     if (!data) return;
-    const cutoff = Date.now() - RECENT_MS;
-    for (const [id, r] of recent) if (r.at < cutoff) recent.delete(id);
-    const input = inputOf<AgentListInput>(key);
-    let changed = false;
-    const next: Agent[] = [];
-    for (const row of data) {
-      const pushed = recent.get(row.id)?.agent;
-      if (pushed && pushed !== row && time(pushed.updatedAt) > time(row.updatedAt)) {
-        changed = true;
-        if (matchesListInput(pushed, input)) next.push(pushed);
-      } else next.push(row);
-    }
-    if (changed) client.setQueryData<Agent[]>(key, next);
+    const next = mergeIntoList(data, new Map(recentRows().map((r) => [r.id, r])), new Set(), inputOf<AgentListInput>(key));
+    if (next.list !== data) client.setQueryData<Agent[]>(key, next.list);
   });
+
+  /**
+   * Full agent views (agents.list: the gateway page, the CLI) take a pushed row's fields; an agent the list has not
+   * got, or a change the row cannot carry (a new error text), means refetching the list.
+   */
+  function mergeIntoList(data: Agent[], rows: Map<string, AgentRow>, gone: Set<string>, input: AgentListInput | undefined) {
+    let changed = false;
+    let refetch = false;
+    const seen = new Set<string>();
+    const list: Agent[] = [];
+    for (const current of data) {
+      if (gone.has(current.id)) {
+        changed = true;
+        continue;
+      }
+      const row = rows.get(current.id);
+      if (!row) {
+        list.push(current);
+        continue;
+      }
+      seen.add(current.id);
+      const merged = mergeRowIntoView(current, row);
+      if (merged === null) list.push(current);
+      else if (merged === "refetch") {
+        refetch = true;
+        list.push(current);
+      } else if (row.updatedAt === toDate(current.updatedAt)?.getTime() && sameFields(merged, current)) list.push(current);
+      else {
+        changed = true;
+        if (matchesListInput(merged, input)) list.push(merged);
+      }
+    }
+    for (const [id, row] of rows) if (!seen.has(id) && matchesListInput(row as unknown as Agent, input)) refetch = true;
+    return { list: changed ? list : data, refetch };
+  }
+
+  let countsTimer: ReturnType<typeof setTimeout> | null = null;
+  let countsAt = 0;
+  function countsChanged() {
+    if (countsTimer) return;
+    const wait = Math.max(0, countsAt + COUNTS_MS - Date.now());
+    countsTimer = setTimeout(() => {
+      countsTimer = null;
+      countsAt = Date.now();
+      void client.invalidateQueries({ ...trpc.agents.counts.queryFilter(), refetchType: "active" });
+    }, wait);
+  }
 
   function flushAgents() {
     if (agents.size === 0 && removals.size === 0) return;
     const pending = new Map([...agents].filter(([id]) => !removedIds.has(id)));
     const gone = new Set(removals);
     const stamp = Date.now();
-    for (const [id, agent] of pending) recent.set(id, { agent, at: stamp });
+    for (const [id, row] of pending) recent.set(id, { row, at: stamp });
     for (const id of gone) recent.delete(id);
     agents.clear();
     removals.clear();
+    const batch = [...pending.values()];
 
-    // agents.list: replace by id in place, drop rows that no longer match the query's filter, append new ones.
+    // The board's pages: one reconciled write per cached filter and sort (lib/board-cache.ts).
+    let countsStale = gone.size > 0;
+    for (const [key, data] of client.getQueriesData<BoardPages>({ queryKey: BOARD_PAGES_KEY })) {
+      if (!data) continue;
+      const result = applyRows(data.pages, batch, key[2] as PagesQuery, gone);
+      if (result.changed) client.setQueryData<BoardPages>(key, { ...data, pages: result.pages });
+      if (result.countsStale || result.beyond > 0) countsStale = true;
+    }
+    if (countsStale) countsChanged();
+
     for (const [key, data] of client.getQueriesData<Agent[]>(trpc.agents.list.queryFilter())) {
       if (!data) continue;
-      const input = inputOf<AgentListInput>(key);
-      const seen = new Set<string>();
-      let changed = false;
-      const next: Agent[] = [];
-      for (const current of data) {
-        if (gone.has(current.id)) {
-          changed = true;
-          continue;
-        }
-        const update = pending.get(current.id);
-        if (!update) {
-          next.push(current);
-          continue;
-        }
-        seen.add(current.id);
-        if (!isNewer(update, current)) {
-          next.push(current);
-          continue;
-        }
-        changed = true;
-        if (matchesListInput(update, input)) next.push(update);
-      }
-      for (const [id, agent] of pending) {
-        if (!seen.has(id) && matchesListInput(agent, input)) {
-          next.push(agent);
-          changed = true;
-        }
-      }
-      if (changed) client.setQueryData<Agent[]>(key, next);
+      const next = mergeIntoList(data, pending, gone, inputOf<AgentListInput>(key));
+      if (next.list !== data) client.setQueryData<Agent[]>(key, next.list);
+      if (next.refetch) void client.invalidateQueries({ queryKey: key, exact: true, refetchType: "active" });
     }
 
     // agents.get: merge the row, keep the attempts (refreshed when lifecycle events arrive).
-    for (const agent of pending.values()) {
-      client.setQueryData<AgentDetail>(trpc.agents.get.queryKey({ id: agent.id }), (old) =>
-        old && isNewer(agent, old) ? { ...old, ...agent } : old,
-      );
+    for (const row of pending.values()) {
+      const key = trpc.agents.get.queryKey({ id: row.id });
+      const old = client.getQueryData<AgentDetail>(key);
+      if (!old) continue;
+      const merged = mergeRowIntoView(old, row);
+      if (merged === "refetch") void client.invalidateQueries({ queryKey: key, exact: true, refetchType: "active" });
+      else if (merged) client.setQueryData<AgentDetail>(key, merged);
     }
   }
 
@@ -271,8 +331,11 @@ function createSink(client: QueryClient, trpc: Trpc): Sink {
 
   return {
     client,
-    agent(agent) {
-      agents.set(agent.id, agent);
+    rows(rows) {
+      for (const row of rows) {
+        const had = agents.get(row.id);
+        if (!had || row.updatedAt >= had.updatedAt) agents.set(row.id, row);
+      }
       schedule();
     },
     event(event) {
@@ -304,6 +367,8 @@ function createSink(client: QueryClient, trpc: Trpc): Sink {
       const stale = { predicate: (q: { state: { dataUpdatedAt: number } }) => q.state.dataUpdatedAt > 0 && q.state.dataUpdatedAt < since };
       for (const room of rooms) {
         if (room === "fleet" || room.startsWith("gateway:") || room.startsWith("board:")) {
+          void client.invalidateQueries({ queryKey: BOARD_PAGES_KEY, ...stale });
+          void client.invalidateQueries({ ...trpc.agents.counts.queryFilter(), ...stale });
           void client.invalidateQueries({ ...trpc.agents.list.queryFilter(), ...stale });
           void client.invalidateQueries({ ...trpc.events.list.queryFilter(), ...stale });
         } else if (room.startsWith("agent:")) {
@@ -382,8 +447,10 @@ function ensureSocket(): Socket {
     if (!s.active) retryLater(3000);
   });
 
+  // One message per room every ~100 ms, carrying many rows (lib/agent-row.ts).
   s.on(SOCKET_EVENTS.agentUpdated, (payload: unknown) => {
-    if (isAgentPayload(payload)) sink?.agent(reviveAgent(payload));
+    const rows = decodeRows(payload);
+    if (rows.length) sink?.rows(rows);
   });
   s.on(SOCKET_EVENTS.lifecycleEvent, (payload: unknown) => {
     if (isEventPayload(payload)) sink?.event(reviveEvent(payload));
@@ -421,8 +488,8 @@ export function forgetAgent(id: string): void {
 
 /**
  * Subscribes this page to live pushes for `rooms` ("fleet", "gateway:<id>", "board:<id>", "agent:<id>") for as long as
- * it is mounted. Pushed agents and events land in the TanStack Query cache of agents.list / agents.get /
- * agents.timeline / events.list.
+ * it is mounted. Pushed rows and events land in the TanStack Query cache of the board's pages, agents.list /
+ * agents.get / agents.timeline / events.list; the board's status counts are refetched (debounced) when they move.
  */
 export function useLiveUpdates(rooms: string[]): LiveState {
   const client = useQueryClient();

@@ -2,6 +2,9 @@
 import { isAgentKind, isAgentStatus, KIND_ORDER, type AgentKind, type AgentStatus } from "./status";
 import { toDate } from "./time";
 import type { Agent, AgentListInput, EventsListInput, LifecycleEvent } from "./types";
+import { clipError, type AgentRow } from "./agent-row";
+import { BOARD_SORTS, type BoardSort, type SortDir } from "./board-query";
+import type { PagesQuery } from "./board-cache";
 
 const AGENT_DATE_FIELDS = ["lastSeenAt", "lastWakeSentAt", "checkinDeadlineAt", "cycleStartedAt", "lastRejectedAt", "createdAt", "updatedAt"] as const;
 const EVENT_DATE_FIELDS = ["at", "deadlineAt"] as const;
@@ -136,7 +139,31 @@ export function sortAgents(list: readonly Agent[]): Agent[] {
   return keyed.map((x) => x.a);
 }
 
-// ---- board filters, kept in the URL ------------------------------------------------------------------------------
+/** A full agent view as a board row (the gateway page shows its agents in the board's table). */
+export function rowOfAgent(a: Agent): AgentRow {
+  const ms = (d: Date | string | null | undefined) => toDate(d)?.getTime() ?? null;
+  return {
+    id: a.id,
+    name: a.name,
+    kind: a.kind,
+    status: a.status,
+    statusReason: a.statusReason,
+    gatewayId: a.gatewayId,
+    boardId: a.boardId,
+    wakeAttempts: a.wakeAttempts,
+    maxWakeAttempts: a.maxWakeAttempts,
+    lifecycleGeneration: a.lifecycleGeneration,
+    checkinDeadlineAt: ms(a.checkinDeadlineAt),
+    lastSeenAt: ms(a.lastSeenAt),
+    lastProvisionError: clipError(a.lastProvisionError),
+    templateStale: hasStaleTemplates(a),
+    heartbeatsRejected: a.heartbeatsRejected,
+    lastRejectedReason: a.lastRejectedReason,
+    updatedAt: ms(a.updatedAt) ?? 0,
+  };
+}
+
+// ---- board filters and sort, kept in the URL ---------------------------------------------------------------------
 
 export interface BoardFilters {
   status: AgentStatus[];
@@ -144,9 +171,11 @@ export interface BoardFilters {
   board: string | null;
   kind: AgentKind | null;
   q: string;
+  sort: BoardSort;
+  dir: SortDir;
 }
 
-export const EMPTY_FILTERS: BoardFilters = { status: [], gateway: null, board: null, kind: null, q: "" };
+export const EMPTY_FILTERS: BoardFilters = { status: [], gateway: null, board: null, kind: null, q: "", sort: "group", dir: "asc" };
 
 export function parseFilters(params: URLSearchParams | { get(name: string): string | null }): BoardFilters {
   const status = (params.get("status") ?? "")
@@ -154,12 +183,15 @@ export function parseFilters(params: URLSearchParams | { get(name: string): stri
     .map((s) => s.trim())
     .filter(isAgentStatus);
   const kind = params.get("kind");
+  const sort = params.get("sort");
   return {
     status: [...new Set(status)],
     gateway: params.get("gateway") || null,
     board: params.get("board") || null,
     kind: kind && isAgentKind(kind) ? kind : null,
     q: params.get("q") ?? "",
+    sort: BOARD_SORTS.includes(sort as BoardSort) ? (sort as BoardSort) : "group",
+    dir: params.get("dir") === "desc" ? "desc" : "asc",
   };
 }
 
@@ -170,23 +202,24 @@ export function filtersToQuery(f: BoardFilters): string {
   if (f.board) p.set("board", f.board);
   if (f.kind) p.set("kind", f.kind);
   if (f.q.trim()) p.set("q", f.q.trim());
+  if (f.sort !== "group") p.set("sort", f.sort);
+  if (f.dir !== "asc") p.set("dir", f.dir);
   const s = p.toString();
   return s ? `?${s}` : "";
 }
 
+/** Filters narrow the board; the sort only orders it. */
 export function hasFilters(f: BoardFilters): boolean {
   return f.status.length > 0 || !!f.gateway || !!f.board || !!f.kind || f.q.trim() !== "";
 }
 
-/** Everything but the status filter (the status strip counts what the other filters leave). */
-export function matchesNonStatusFilters(agent: Agent, f: BoardFilters): boolean {
-  if (f.gateway && agent.gatewayId !== f.gateway) return false;
-  if (f.board && agent.boardId !== f.board) return false;
-  if (f.kind && agent.kind !== f.kind) return false;
-  const q = f.q.trim().toLowerCase();
-  if (q) {
-    const hay = `${agent.name} ${agent.gateway.name} ${agent.board?.name ?? ""}`.toLowerCase();
-    if (!hay.includes(q)) return false;
-  }
-  return true;
+/** What the board asks the server for (agents.page and, without status, agents.counts). */
+export function pagesQueryOf(f: BoardFilters): PagesQuery {
+  const q: PagesQuery = { sort: f.sort, dir: f.dir };
+  if (f.status.length) q.status = [...f.status].sort();
+  if (f.gateway) q.gatewayId = f.gateway;
+  if (f.board) q.boardId = f.board;
+  if (f.kind) q.kind = [f.kind];
+  if (f.q.trim()) q.q = f.q.trim();
+  return q;
 }

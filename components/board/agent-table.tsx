@@ -1,10 +1,11 @@
 "use client";
 
 import Link from "next/link";
-import { memo, useRef } from "react";
-import { agentProblem, hasStaleTemplates, PROBLEM_STYLES, shortRevision } from "@/lib/agents";
+import { memo, useEffect, useRef } from "react";
+import { agentProblem, PROBLEM_STYLES } from "@/lib/agents";
+import type { AgentRow as Row } from "@/lib/agent-row";
+import type { BoardSort, SortDir } from "@/lib/board-query";
 import { KIND_LABELS, type AgentKind } from "@/lib/status";
-import type { Agent } from "@/lib/types";
 import { StatusPill } from "../status-pill";
 import { Countdown, RelativeTime } from "../time";
 import { useScrollViewport } from "../use-scroll-viewport";
@@ -21,18 +22,40 @@ export type BoardRow =
       boardName: string | null;
       ids: string[];
     }
-  | { type: "agent"; key: string; agent: Agent };
+  | { type: "agent"; key: string; agent: Row };
 
 export const ROW_HEIGHT = 32;
-/** Below this many rows everything is rendered (simple DOM for tests and find-in-page); above it, only what is visible. */
-const VIRTUALIZE_ABOVE = 400;
+/**
+ * Below this many rows everything is rendered (simple DOM for find-in-page); above it, only what is visible. Low, so
+ * that a board page of 200 rows paints only its visible rows: that is most of the time to the first rows.
+ */
+const VIRTUALIZE_ABOVE = 60;
 const OVERSCAN = 12;
 
 /** Column widths, shared by the header and every row. */
 const COLUMNS =
   "2.25rem 7.25rem minmax(11rem,1.3fr) 7.25rem 4.25rem 8.75rem 6.5rem 7.25rem minmax(15rem,2.3fr) 4.75rem";
 
-const HEADERS = ["", "Status", "Name", "Kind", "Attempt", "Deadline", "Last seen", "Templates", "Last error", "Rejected"];
+const HEADERS: { label: string; sort?: BoardSort }[] = [
+  { label: "" },
+  { label: "Status", sort: "status" },
+  { label: "Name", sort: "name" },
+  { label: "Kind" },
+  { label: "Attempt", sort: "attempts" },
+  { label: "Deadline" },
+  { label: "Last seen", sort: "lastSeen" },
+  { label: "Templates" },
+  { label: "Last error" },
+  { label: "Rejected" },
+];
+/** Ask for the next page when the visible window is this many rows from the end of what is loaded. */
+const PREFETCH_ROWS = 150;
+
+export interface TableSort {
+  sort: BoardSort;
+  dir: SortDir;
+  onSort(sort: BoardSort): void;
+}
 
 interface Props {
   rows: BoardRow[];
@@ -44,9 +67,13 @@ interface Props {
   onToggleAll(): void;
   onFilterGateway(id: string): void;
   onFilterBoard(gatewayId: string, boardId: string): void;
+  /** Sortable column headers (the board); without it the table keeps the order it is given. */
+  sort?: TableSort;
+  /** More rows exist beyond these: called as the operator scrolls near the end. */
+  more?: { loading: boolean; load(): void };
 }
 
-export function AgentTable({ rows, selected, onToggle, onToggleMany, allSelected, someSelected, onToggleAll, onFilterGateway, onFilterBoard }: Props) {
+export function AgentTable({ rows, selected, onToggle, onToggleMany, allSelected, someSelected, onToggleAll, onFilterGateway, onFilterBoard, sort, more }: Props) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const viewport = useScrollViewport(scrollRef, { top: 0, height: 900, width: 0 });
   const virtual = rows.length > VIRTUALIZE_ABOVE;
@@ -55,6 +82,12 @@ export function AgentTable({ rows, selected, onToggle, onToggleMany, allSelected
   const start = virtual ? Math.max(0, Math.floor(viewport.top / ROW_HEIGHT) - OVERSCAN) : 0;
   const end = virtual ? Math.min(rows.length, Math.ceil((viewport.top + viewport.height) / ROW_HEIGHT) + OVERSCAN) : rows.length;
   const visible = rows.slice(start, end);
+
+  const nearEnd = Math.ceil((viewport.top + viewport.height) / ROW_HEIGHT) + PREFETCH_ROWS >= rows.length;
+  useEffect(() => {
+    if (more && !more.loading && nearEnd) more.load();
+  }, [more, nearEnd]);
+  const footer = more ? ROW_HEIGHT : 0;
 
   return (
     <div ref={scrollRef} className="min-h-0 flex-1 overflow-auto" data-testid="agent-table-scroll">
@@ -73,14 +106,36 @@ export function AgentTable({ rows, selected, onToggle, onToggleMany, allSelected
                 className="size-3.5 accent-sky-600"
               />
             </div>
-            {HEADERS.slice(1).map((h) => (
-              <div key={h} role="columnheader" className="truncate px-1.5">
-                {h}
-              </div>
-            ))}
+            {HEADERS.slice(1).map((h) => {
+              const active = sort && h.sort === sort.sort;
+              return (
+                <div
+                  key={h.label}
+                  role="columnheader"
+                  aria-sort={active ? (sort.dir === "asc" ? "ascending" : "descending") : undefined}
+                  className="truncate px-1.5"
+                >
+                  {sort && h.sort ? (
+                    <button
+                      type="button"
+                      data-testid="sort-header"
+                      data-sort={h.sort}
+                      className={`hover:underline ${active ? "font-semibold text-zinc-900 dark:text-zinc-100" : ""}`}
+                      title={active ? (sort.dir === "asc" ? "Sort descending" : "Back to grouping by gateway and board") : `Sort by ${h.label.toLowerCase()}`}
+                      onClick={() => sort.onSort(h.sort!)}
+                    >
+                      {h.label}
+                      {active ? (sort.dir === "asc" ? " ▲" : " ▼") : ""}
+                    </button>
+                  ) : (
+                    h.label
+                  )}
+                </div>
+              );
+            })}
           </div>
         </div>
-        <div role="rowgroup" className="relative" style={{ height: rows.length * ROW_HEIGHT }}>
+        <div role="rowgroup" className="relative" style={{ height: rows.length * ROW_HEIGHT + footer }}>
           {visible.map((row, i) => {
             const top = (start + i) * ROW_HEIGHT;
             if (row.type === "group") {
@@ -100,6 +155,16 @@ export function AgentTable({ rows, selected, onToggle, onToggleMany, allSelected
             }
             return <AgentRow key={row.key} agent={row.agent} top={top} rowIndex={start + i + 2} selected={selected.has(row.agent.id)} onToggle={onToggle} />;
           })}
+          {more ? (
+            <div
+              role="row"
+              data-testid="agent-table-more"
+              className="absolute inset-x-0 flex items-center px-4 text-xs text-zinc-500"
+              style={{ top: rows.length * ROW_HEIGHT, height: ROW_HEIGHT }}
+            >
+              <div role="cell">{more.loading ? "Loading more agents…" : "Scroll for more agents"}</div>
+            </div>
+          ) : null}
         </div>
       </div>
     </div>
@@ -180,9 +245,6 @@ function GroupRow({
         ) : (
           <span className="italic text-zinc-500">gateway agents</span>
         )}
-        <span className="text-zinc-500">
-          · {row.ids.length} agent{row.ids.length === 1 ? "" : "s"}
-        </span>
       </div>
     </div>
   );
@@ -195,14 +257,14 @@ const AgentRow = memo(function AgentRow({
   selected,
   onToggle,
 }: {
-  agent: Agent;
+  agent: Row;
   top: number;
   rowIndex: number;
   selected: boolean;
   onToggle(id: string): void;
 }) {
   const problem = agentProblem(agent);
-  const stale = hasStaleTemplates(agent);
+  const stale = agent.templateStale;
   const attemptsActive = agent.status === "waking" && agent.wakeAttempts > 1;
   return (
     <div
@@ -249,18 +311,17 @@ const AgentRow = memo(function AgentRow({
         <RelativeTime value={agent.lastSeenAt} empty="never" />
       </div>
       <div role="cell" className="flex min-w-0 items-center gap-1 px-1.5">
-        <span className="truncate font-mono text-xs text-zinc-600 dark:text-zinc-400" title={agent.templateRevision ?? "no templates delivered yet"}>
-          {shortRevision(agent.templateRevision)}
-        </span>
         {stale ? (
           <span
             data-testid="stale-templates"
             className="rounded bg-amber-100 px-1 text-[10px] font-semibold uppercase text-amber-800 dark:bg-amber-950 dark:text-amber-300"
-            title={`Stale templates: agent has ${agent.templateRevision ?? "none"}, gateway has ${agent.gateway.templateRevision}`}
+            title="Stale templates: the agent runs an older revision than its gateway (revisions on the agent page)"
           >
             stale
           </span>
-        ) : null}
+        ) : (
+          <span className="text-xs text-zinc-500 dark:text-zinc-400">current</span>
+        )}
       </div>
       <div role="cell" className="flex min-w-0 items-center gap-1.5 px-1.5" data-testid="last-error" data-error-kind={problem?.kind ?? ""} title={problem?.text}>
         {problem ? (

@@ -3,20 +3,33 @@
 import Link from "next/link";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import { useMutation, useQuery } from "@tanstack/react-query";
-import { EMPTY_FILTERS, filtersToQuery, hasFilters, matchesNonStatusFilters, parseFilters, sortAgents, type BoardFilters } from "@/lib/agents";
+import { useInfiniteQuery, useMutation, useQuery } from "@tanstack/react-query";
+import { EMPTY_FILTERS, filtersToQuery, hasFilters, pagesQueryOf, parseFilters, type BoardFilters } from "@/lib/agents";
+import { decodeRows } from "@/lib/agent-row";
+import { flattenPages, pageOf, type PagesQuery, type RowPage } from "@/lib/board-cache";
+import { PAGE_LIMIT_DEFAULT, type BoardSort } from "@/lib/board-query";
+import type { Agent } from "@/lib/types";
 import { AGENT_KINDS, AGENT_STATUSES, KIND_LABELS, STATUS_STYLES, type AgentKind, type AgentStatus } from "@/lib/status";
 import { ConfirmDialog } from "../confirm-dialog";
 import { errorMessage, useTRPC, useTRPCClient } from "../providers";
-import { useLiveUpdates } from "../use-live-updates";
+import { boardPagesKey, useLiveUpdates } from "../use-live-updates";
 import { useRole } from "../use-role";
 import { AgentTable } from "./agent-table";
 import { toRows, useSelection } from "./rows";
 import { BulkProgress } from "./bulk-progress";
 
-/** The board loads the whole fleet once and keeps it live over the socket; filters apply in the browser. */
-const LIST_INPUT = { limit: 20_000 } as const;
+/**
+ * The board loads rows a page at a time (agents.page: filtered, searched and sorted by the server) as the operator
+ * scrolls, with status counts from the server, and keeps the loaded pages live over the socket (use-live-updates.ts).
+ */
 const BULK_CHUNK = 10_000;
+
+type TrpcClient = ReturnType<typeof useTRPCClient>;
+
+async function fetchPage(client: TrpcClient, q: PagesQuery, cursor: string | null, signal: AbortSignal): Promise<RowPage> {
+  const page = await client.agents.page.query({ ...q, cursor, limit: PAGE_LIMIT_DEFAULT }, { signal });
+  return pageOf(decodeRows(page.rows), page.nextCursor, q.sort);
+}
 
 type Notice = { kind: "ok" | "error"; text: string } | null;
 
@@ -29,7 +42,20 @@ export function Board() {
   const filters = useMemo(() => parseFilters(searchParams), [searchParams]);
   const live = useLiveUpdates(["fleet"]);
 
-  const agentsQ = useQuery(trpc.agents.list.queryOptions(LIST_INPUT, { staleTime: 60_000 }));
+  const pagesQuery = useMemo(() => pagesQueryOf(filters), [filters]);
+  const countsInput = useMemo(() => {
+    const { sort: _sort, dir: _dir, status: _status, ...rest } = pagesQuery;
+    return rest;
+  }, [pagesQuery]);
+  const pagesQ = useInfiniteQuery({
+    queryKey: boardPagesKey(pagesQuery),
+    queryFn: ({ pageParam, signal }) => fetchPage(trpcClient, pagesQuery, pageParam, signal),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.nextCursor,
+    staleTime: 60_000,
+  });
+  const countsQ = useQuery(trpc.agents.counts.queryOptions(countsInput, { staleTime: 60_000 }));
+  const fleetQ = useQuery(trpc.agents.counts.queryOptions({}, { staleTime: 60_000 }));
   const gatewaysQ = useQuery(trpc.gateways.list.queryOptions());
   const boardsQ = useQuery(trpc.boards.list.queryOptions());
   const { canAct } = useRole();
@@ -88,26 +114,43 @@ export function Board() {
   };
 
   // ---- derived lists ---------------------------------------------------------------------------------------------
-  const sorted = useMemo(() => sortAgents(agentsQ.data ?? []), [agentsQ.data]);
-  const base = useMemo(() => sorted.filter((a) => matchesNonStatusFilters(a, filters)), [sorted, filters]);
+  const loaded = useMemo(() => flattenPages(pagesQ.data?.pages ?? []), [pagesQ.data]);
   const counts = useMemo(() => {
     const c = Object.fromEntries(AGENT_STATUSES.map((s) => [s, 0])) as Record<AgentStatus, number>;
-    for (const a of base) if (a.status in c) c[a.status as AgentStatus] += 1;
-    return c;
-  }, [base]);
-  const filtered = useMemo(
-    () => (filters.status.length ? base.filter((a) => filters.status.includes(a.status as AgentStatus)) : base),
-    [base, filters.status],
+    return { ...c, ...countsQ.data };
+  }, [countsQ.data]);
+  const sum = (c: Partial<Record<AgentStatus, number>> | undefined, only?: AgentStatus[]) =>
+    AGENT_STATUSES.reduce((n, s) => n + (!only?.length || only.includes(s) ? (c?.[s] ?? 0) : 0), 0);
+  const matching = sum(countsQ.data, filters.status);
+  const total = sum(fleetQ.data);
+  const names = useMemo(() => {
+    const gateways = new Map((gatewaysQ.data ?? []).map((g) => [g.id, { name: g.name, driver: g.driver, status: g.status }]));
+    const boards = new Map((boardsQ.data ?? []).map((b) => [b.id, b.name]));
+    return { gateway: (id: string) => gateways.get(id), board: (id: string) => boards.get(id) };
+  }, [gatewaysQ.data, boardsQ.data]);
+  const rows = useMemo(() => toRows(loaded, names, filters.sort === "group"), [loaded, names, filters.sort]);
+  const { hasNextPage, isFetchingNextPage, fetchNextPage } = pagesQ;
+  const more = useMemo(
+    () => (hasNextPage ? { loading: isFetchingNextPage, load: () => void fetchNextPage() } : undefined),
+    [hasNextPage, isFetchingNextPage, fetchNextPage],
   );
-  const rows = useMemo(() => toRows(filtered), [filtered]);
+  const onSort = useCallback(
+    (sort: BoardSort) => {
+      const cur = latest.current;
+      if (cur.sort !== sort) update({ sort, dir: "asc" });
+      else if (cur.dir === "asc") update({ dir: "desc" });
+      else update({ sort: "group", dir: "asc" });
+    },
+    [update],
+  );
 
   // ---- selection ---------------------------------------------------------------------------------------------------
   const { selected, setSelected, toggle, toggleMany } = useSelection();
-  const selectedShown = useMemo(() => filtered.filter((a) => selected.has(a.id)), [filtered, selected]);
-  const allSelected = filtered.length > 0 && selectedShown.length === filtered.length;
+  const selectedShown = useMemo(() => loaded.filter((a) => selected.has(a.id)), [loaded, selected]);
+  const allSelected = loaded.length > 0 && selectedShown.length === loaded.length;
   const toggleAll = useCallback(() => {
-    setSelected(allSelected ? new Set() : new Set(filtered.map((a) => a.id)));
-  }, [allSelected, filtered, setSelected]);
+    setSelected(allSelected ? new Set() : new Set(loaded.map((a) => a.id)));
+  }, [allSelected, loaded, setSelected]);
 
   // ---- bulk reprovision -------------------------------------------------------------------------------------------
   const [confirming, setConfirming] = useState(false);
@@ -126,7 +169,7 @@ export function Board() {
       return { started, missing };
     },
     onMutate: (ids) => {
-      const byId = new Map((agentsQ.data ?? []).map((a) => [a.id, a.lifecycleGeneration]));
+      const byId = new Map(loaded.map((a) => [a.id, a.lifecycleGeneration]));
       setProgress({ generations: new Map(ids.map((id) => [id, byId.get(id) ?? 0])), done: false });
     },
     onSuccess: ({ started, missing }) => {
@@ -148,12 +191,7 @@ export function Board() {
   const onFilterGateway = useCallback((id: string) => update({ gateway: id, board: null }), [update]);
   const onFilterBoard = useCallback((gatewayId: string, boardId: string) => update({ gateway: gatewayId, board: boardId }), [update]);
 
-  const gatewayOptions = useMemo(() => {
-    if (gatewaysQ.data) return gatewaysQ.data.map((g) => ({ id: g.id, name: g.name }));
-    const m = new Map<string, string>();
-    for (const a of sorted) m.set(a.gatewayId, a.gateway.name);
-    return [...m].map(([id, name]) => ({ id, name }));
-  }, [gatewaysQ.data, sorted]);
+  const gatewayOptions = useMemo(() => (gatewaysQ.data ?? []).map((g) => ({ id: g.id, name: g.name })), [gatewaysQ.data]);
   const boardOptions = useMemo(() => {
     const list = boardsQ.data ?? [];
     return list
@@ -161,14 +199,12 @@ export function Board() {
       .map((b) => ({ id: b.id, name: filters.gateway ? b.name : `${b.gateway.name} / ${b.name}` }));
   }, [boardsQ.data, filters.gateway]);
 
-  const total = agentsQ.data?.length ?? 0;
-
   return (
     <div className="flex h-full flex-col">
       <div className="shrink-0 space-y-2 border-b border-zinc-200 bg-white px-4 py-3 dark:border-zinc-800 dark:bg-zinc-900">
         <div className="flex flex-wrap items-center gap-x-4 gap-y-2">
           <h1 className="text-base font-semibold">Live board</h1>
-          <StatusStrip counts={counts} active={filters.status} onChange={(status) => update({ status })} total={base.length} />
+          <StatusStrip counts={counts} active={filters.status} onChange={(status) => update({ status })} total={sum(countsQ.data)} />
           <div className="ml-auto flex items-center gap-2">
             {live === "reconnecting" ? <span className="text-xs text-amber-700 dark:text-amber-400">Live updates interrupted — reconnecting…</span> : null}
             {canAct ? (
@@ -194,7 +230,7 @@ export function Board() {
             type="search"
             className="input w-64"
             placeholder="Search agents…  ( / )"
-            aria-label="Search agents by name, gateway or board"
+            aria-label="Search agents by name"
             aria-keyshortcuts="/"
             value={qDraft}
             onChange={(e) => onSearchChange(e.target.value)}
@@ -241,12 +277,12 @@ export function Board() {
             </button>
           ) : null}
           <span className="text-xs text-zinc-500 dark:text-zinc-400" data-testid="agent-count">
-            {agentsQ.data ? `${filtered.length} of ${total} agents` : ""}
+            {countsQ.data && fleetQ.data ? `${matching} of ${total} agents` : ""}
             {selectedShown.length ? ` · ${selectedShown.length} selected` : ""}
           </span>
         </div>
         {progress ? (
-          <BulkProgress generations={progress.generations} agents={agentsQ.data} starting={!progress.done} onDismiss={() => setProgress(null)} />
+          <BulkProgress generations={progress.generations} agents={loaded as unknown as Agent[]} starting={!progress.done} onDismiss={() => setProgress(null)} />
         ) : null}
         {notice ? (
           <div
@@ -266,18 +302,18 @@ export function Board() {
         ) : null}
       </div>
 
-      {agentsQ.isPending ? (
+      {pagesQ.isPending ? (
         <p className="p-6 text-sm text-zinc-500" role="status">
           Loading agents…
         </p>
-      ) : agentsQ.isError ? (
+      ) : pagesQ.isError ? (
         <div className="p-6 text-sm" role="alert">
-          <p className="text-rose-700 dark:text-rose-300">Could not load agents: {errorMessage(agentsQ.error)}</p>
-          <button type="button" className="btn mt-2" onClick={() => void agentsQ.refetch()}>
+          <p className="text-rose-700 dark:text-rose-300">Could not load agents: {errorMessage(pagesQ.error)}</p>
+          <button type="button" className="btn mt-2" onClick={() => void pagesQ.refetch()}>
             Retry
           </button>
         </div>
-      ) : total === 0 ? (
+      ) : loaded.length === 0 && !hasFilters(filters) && fleetQ.data && total === 0 ? (
         <div className="p-6 text-sm text-zinc-600 dark:text-zinc-400" data-testid="empty-board">
           <p className="font-medium text-zinc-900 dark:text-zinc-100">No agents yet.</p>
           <p className="mt-1">
@@ -286,7 +322,7 @@ export function Board() {
             <code>MC_DEMO=0</code>.
           </p>
         </div>
-      ) : filtered.length === 0 ? (
+      ) : loaded.length === 0 ? (
         <div className="p-6 text-sm text-zinc-500" data-testid="no-matches">
           <p>No agents match these filters.</p>
           <button
@@ -308,6 +344,8 @@ export function Board() {
           onToggleAll={toggleAll}
           onFilterGateway={onFilterGateway}
           onFilterBoard={onFilterBoard}
+          sort={{ sort: filters.sort, dir: filters.dir, onSort }}
+          more={more}
         />
       )}
 

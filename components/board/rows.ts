@@ -1,30 +1,40 @@
 "use client";
 
 import { useCallback, useState } from "react";
-import type { Agent } from "@/lib/types";
+import type { AgentRow } from "@/lib/agent-row";
 import type { BoardRow } from "./agent-table";
 
-/** Agents (already sorted by gateway, board) → table rows with a group header before each gateway/board run. */
-export function toRows(agents: Agent[]): BoardRow[] {
+/** Names for group headers: rows carry ids only (gateways.list and boards.list name them). */
+export interface GroupNames {
+  gateway(id: string): { name: string; driver: string; status: string } | undefined;
+  board(id: string): string | undefined;
+}
+
+/**
+ * Rows in board order → table rows. Grouped (the board's default order), a header goes before each gateway/board run;
+ * its ids are the agents loaded so far.
+ */
+export function toRows(agents: readonly AgentRow[], names: GroupNames, grouped = true): BoardRow[] {
   const rows: BoardRow[] = [];
   let group: Extract<BoardRow, { type: "group" }> | null = null;
   for (const a of agents) {
     const key = `${a.gatewayId}|${a.boardId ?? ""}`;
-    if (!group || group.key !== key) {
+    if (grouped && (!group || group.key !== key)) {
+      const gw = names.gateway(a.gatewayId);
       group = {
         type: "group",
         key,
         gatewayId: a.gatewayId,
-        gatewayName: a.gateway.name,
-        gatewayDriver: a.gateway.driver,
-        gatewayStatus: a.gateway.status,
+        gatewayName: gw?.name ?? "gateway",
+        gatewayDriver: gw?.driver ?? "",
+        gatewayStatus: gw?.status ?? "unknown",
         boardId: a.boardId,
-        boardName: a.board?.name ?? null,
+        boardName: a.boardId ? (names.board(a.boardId) ?? "board") : null,
         ids: [],
       };
       rows.push(group);
     }
-    group.ids.push(a.id);
+    group?.ids.push(a.id);
     rows.push({ type: "agent", key: a.id, agent: a });
   }
   return rows;

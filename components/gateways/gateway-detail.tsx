@@ -4,7 +4,7 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { shortRevision, sortAgents } from "@/lib/agents";
+import { rowOfAgent, shortRevision, sortAgents } from "@/lib/agents";
 import { formatAbsolute, formatDuration, toDate } from "@/lib/time";
 import type { Agent } from "@/lib/types";
 import { AgentTable } from "../board/agent-table";
@@ -266,7 +266,11 @@ export function GatewayDetailView({ id }: { id: string }) {
 
 function GatewayAgents({ agents }: { agents: Agent[] }) {
   const { selected, setSelected, toggle, toggleMany } = useSelection();
-  const rows = useMemo(() => toRows(agents), [agents]);
+  const rows = useMemo(() => {
+    const gateways = new Map(agents.map((a) => [a.gatewayId, a.gateway]));
+    const boards = new Map(agents.map((a) => [a.boardId, a.board?.name]));
+    return toRows(agents.map(rowOfAgent), { gateway: (gid) => gateways.get(gid), board: (bid) => boards.get(bid) });
+  }, [agents]);
   const all = selected.size === agents.length;
   const noop = useCallback(() => undefined, []);
   return (

@@ -8,6 +8,8 @@ import { actorOf, audit, notFound, operatorProcedure, router, viewerProcedure } 
 import type { Prisma } from "../../db/prisma";
 import { revokeTokenColumns } from "../../agents/tokens";
 import { BULK_CREATE_MAX, BulkCreateRejected, createAgentsInBulk, validateBulk } from "../../fleet/create";
+import { agentCounts, agentPage, decodeCursor } from "../../agents/page";
+import { BOARD_SORTS, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX } from "../../../lib/board-query";
 
 const id = z.string().uuid();
 const kind = z.enum(["gateway_main", "board_lead", "board_worker"]);
@@ -26,6 +28,25 @@ export const listFilter = z
     kind: z.array(kind).max(3).optional(),
     q: z.string().trim().max(100).optional(),
     limit: z.number().int().min(1).max(20_000).default(5_000),
+  })
+  .strict();
+
+/** The board's filters (agents.page, agents.counts): the same as agents.list's, without its limit. */
+const pageFilter = {
+  status: z.array(z.enum(AGENT_STATUSES)).max(AGENT_STATUSES.length).optional(),
+  gatewayId: id.optional(),
+  boardId: id.optional(),
+  kind: z.array(kind).max(3).optional(),
+  q: z.string().trim().max(100).optional(),
+};
+
+export const pageInput = z
+  .object({
+    ...pageFilter,
+    sort: z.enum(BOARD_SORTS).default("group"),
+    dir: z.enum(["asc", "desc"]).default("asc"),
+    cursor: z.string().max(1000).nullish(),
+    limit: z.number().int().min(1).max(PAGE_LIMIT_MAX).default(PAGE_LIMIT_DEFAULT),
   })
   .strict();
 
@@ -51,11 +72,19 @@ export const agentsRouter = router({
     return rows.map((r) => toAgentView(r, ctx.app.policyDefaults));
   }),
 
-  counts: viewerProcedure.query(async ({ ctx }) => {
-    const rows = await ctx.app.db.agent.groupBy({ by: ["status"], _count: { _all: true } });
-    const counts = Object.fromEntries(AGENT_STATUSES.map((s) => [s, 0])) as Record<(typeof AGENT_STATUSES)[number], number>;
-    for (const r of rows) counts[r.status] = r._count._all;
-    return counts;
+  /**
+   * One page of board rows (lib/agent-row.ts wire form), in keyset order: pass `nextCursor` back as `cursor` for the
+   * next. Filters, search and sort run in the database (server/agents/page.ts).
+   */
+  page: viewerProcedure.input(pageInput).query(async ({ ctx, input }) => {
+    const after = input.cursor ? decodeCursor(input.cursor, input.sort) : null;
+    if (input.cursor && !after) throw new TRPCError({ code: "BAD_REQUEST", message: "cursor does not belong to this sort" });
+    return agentPage(ctx.app.db, ctx.app.policyDefaults.maxWakeAttempts, { ...input, cursor: input.cursor ?? undefined }, after);
+  }),
+
+  /** Agents per status under the board's filters except the status one (every agent without input). */
+  counts: viewerProcedure.input(z.object(pageFilter).strict().optional()).query(async ({ ctx, input }) => {
+    return agentCounts(ctx.app.db, input ?? {});
   }),
 
   get: viewerProcedure.input(z.object({ id }).strict()).query(async ({ ctx, input }) => {
