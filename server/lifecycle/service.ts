@@ -420,7 +420,7 @@ export class LifecycleService {
       const columns = Object.entries(PERSISTED_STATE_TYPES);
       await tx.$executeRawUnsafe(
         `UPDATE "Agent" AS a
-            SET ${columns.map(([c, t]) => `"${c}" = u."${c}"${c === "status" ? '::"AgentStatus"' : ""}`).join(", ")}, "updatedAt" = $2
+            SET ${columns.map(([c]) => `"${c}" = u."${c}"${c === "status" ? '::"AgentStatus"' : ""}`).join(", ")}, "updatedAt" = $2
            FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, ${columns.map(([c, t]) => `"${c}" ${t}`).join(", ")})
           WHERE a.id = u.id`,
         JSON.stringify(updates),
