@@ -92,7 +92,7 @@ describe("reconcile at scale", () => {
     await gw.start();
     try {
       const gatewayId = await httpGateway(h, gw, "wave-gw", { checkinDeadlineSeconds: 3, maxWakeAttempts: 2 });
-      const fleet = await seedWakingFleet(h.databaseUrl, h.app.boss, { gatewayId, count: 600, deadlineInSeconds: 1 });
+      const fleet = await seedWakingFleet(h.databaseUrl, h.app.boss, { gateways: [{ gatewayId, count: 600 }], deadlineInSeconds: 1 });
       await waitFor(
         async () => (await h.app.db.agent.count({ where: { gatewayId, status: "offline" } })) === fleet.agentIds.length,
         60_000,

@@ -14,7 +14,7 @@ export interface WakingFleet {
 export async function seedWakingFleet(
   databaseUrl: string,
   boss: PgBoss,
-  opts: { gatewayId: string; count: number; deadlineInSeconds: number; namePrefix?: string },
+  opts: { gateways: { gatewayId: string; count: number }[]; deadlineInSeconds: number; namePrefix?: string },
 ): Promise<WakingFleet> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -22,15 +22,16 @@ export async function seedWakingFleet(
     await client.query("BEGIN");
     const { rows } = await client.query<{ id: string; deadlineAt: Date }>(
       `WITH t AS (SELECT clock_timestamp() AS now),
-            s AS (SELECT gen_random_uuid() AS id, g FROM generate_series(1, $3::int) g)
+            s AS (SELECT gen_random_uuid() AS id, gw.id AS "gatewayId", gw.id::text || '-' || g AS g
+                    FROM unnest($2::uuid[], $3::int[]) AS gw(id, n), generate_series(1, gw.n) g)
        INSERT INTO "Agent" (id, name, kind, "gatewayId", "sessionKey", status, "lifecycleGeneration", "provisionedGeneration",
                             "wakeAttempts", "lastWakeSentAt", "checkinDeadlineAt", "cycleStartedAt", "cycleStartedBy",
                             "heartbeatIntervalSeconds", "cycleTokenGeneration", "tokenDelivered", "updatedAt")
-       SELECT s.id, $1 || '-' || s.g, 'gateway_main', $2::uuid, 'agent:gateway_main:' || s.id, 'waking', 1, 1,
+       SELECT s.id, $1 || '-' || s.g, 'gateway_main', s."gatewayId", 'agent:gateway_main:' || s.id, 'waking', 1, 1,
               1, t.now, t.now + make_interval(secs => $4), t.now, 'seed', 3600, 1, true, t.now
          FROM s, t
        RETURNING id, "checkinDeadlineAt" AS "deadlineAt"`,
-      [opts.namePrefix ?? "waking", opts.gatewayId, opts.count, opts.deadlineInSeconds],
+      [opts.namePrefix ?? "waking", opts.gateways.map((g) => g.gatewayId), opts.gateways.map((g) => g.count), opts.deadlineInSeconds],
     );
     await client.query(
       `INSERT INTO "WakeAttempt" (id, "agentId", generation, attempt, "sentAt", "deadlineAt")
