@@ -39,6 +39,12 @@ export class GatewayLimits {
     return { active: entry?.limit.activeCount ?? 0, pending: entry?.limit.pendingCount ?? 0 };
   }
 
+  /** True when a new call of this gateway would wait for a slot. */
+  busy(gatewayId: string): boolean {
+    const entry = this.byGateway.get(gatewayId);
+    return entry !== undefined && entry.limit.activeCount + entry.limit.pendingCount >= this.concurrency;
+  }
+
   /** Gateways with a limiter now (those with calls queued or running). */
   get gateways(): number {
     return this.byGateway.size;

@@ -564,7 +564,9 @@ export class LifecycleService {
     });
     if (!result.agent) return "missing";
     await this.afterCommit(agentId, result, { awaitPostCommit: true });
-    if (!result.postCommit.some((a) => a.type === "remove_agent")) await this.removeAgent(agentId).catch(() => undefined);
+    if (!result.postCommit.some((a) => a.type === "remove_agent") && !this.gatewayLimits.busy(result.agent.gatewayId)) {
+      await this.removeAgent(agentId).catch(() => undefined);
+    }
     const left = await this.deps.db.agent.findUnique({ where: { id: agentId }, select: { id: true } });
     return left ? "deleting" : "deleted";
   }
@@ -756,6 +758,8 @@ export class LifecycleService {
         if (inSlot) return this.deliverWakeNow(agentId, action.generation, action.attempt, action.deadlineAt);
         return this.deliverWake(agentId, gatewayId, action.generation, action.attempt, action.deadlineAt);
       case "remove_agent":
+        // A request does not queue behind a busy gateway's calls: the delete job (already committed) finishes it.
+        if (this.gatewayLimits.busy(gatewayId)) return;
         await this.removeAgent(agentId).catch((err) =>
           this.deps.logger.warn({ agentId, err: String(err) }, "could not finish deleting the agent now; its delete job will"),
         );
