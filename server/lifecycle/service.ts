@@ -491,7 +491,7 @@ export class LifecycleService {
       LIMIT 1000`;
     let restarted = 0;
     for (const a of stuck) {
-      if (this.scheduleProvisioning(a.id, a.gatewayId, a.generation)) {
+      if (this.scheduleProvisioning(a.id, a.generation, a.gatewayId)) {
         restarted += 1;
         this.deps.logger.warn({ agentId: a.id, generation: a.generation }, "resuming a provisioning that never finished");
       }
@@ -751,7 +751,7 @@ export class LifecycleService {
   private async runPostCommit(agentId: string, gatewayId: string, action: PostCommitAction, inSlot: boolean): Promise<void> {
     switch (action.type) {
       case "provision":
-        this.scheduleProvisioning(agentId, gatewayId, action.generation);
+        this.scheduleProvisioning(agentId, action.generation, gatewayId);
         return;
       case "send_wake":
         // Inside a slot already (right after provisioning): taking a second one could wait on itself.
@@ -780,7 +780,7 @@ export class LifecycleService {
   }
 
   /** Queues the provisioning of a cycle (a few per gateway run at a time). False when this process already has it queued. */
-  private scheduleProvisioning(agentId: string, gatewayId: string, generation: number): boolean {
+  private scheduleProvisioning(agentId: string, generation: number, gatewayId: string): boolean {
     const key = `${agentId}:${generation}`;
     if (this.provisioningQueued.has(key)) return false;
     this.provisioningQueued.add(key);
