@@ -97,7 +97,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       metrics.jobsProcessed.inc({ queue: QUEUES.reconcile, result: "completed" }, completed);
       if (completed < jobs.length) metrics.jobsProcessed.inc({ queue: QUEUES.reconcile, result: "failed" }, jobs.length - completed);
       // One insert for the whole batch; the decisions are committed already, so a failure here fails no job.
-      const stored = await events.record(deps.db, records.map((r) => r.event)).catch((err) => {
+      const stored = await events.recordBatch(deps.db, records.map((r) => r.event)).catch((err) => {
         logger.warn({ err: String(err) }, "could not record the reconcile jobs' events");
         return [];
       });
