@@ -105,7 +105,8 @@ describe("reconcile at scale", () => {
       const notSent = second.filter((a) => a.outcome === "rpc_failed");
       assert.equal(second.length, 600);
       assert.ok(second.every((a) => a.outcome === "expired" || a.outcome === "rpc_failed"));
-      assert.ok(notSent.every((a) => a.error?.startsWith("wake not sent before its deadline")), JSON.stringify(notSent[0]));
+      // Not sent at all, or cut at the deadline: either way the attempt says why.
+      assert.ok(notSent.every((a) => a.error?.startsWith("wake not sent before its deadline") || a.error?.startsWith("wake: gave up")), JSON.stringify(notSent[0]));
       // A wake still queued when its attempt was decided is dropped (its cycle moved on): never more than one per attempt.
       const sent = gw.requests.filter((r) => r.path.endsWith("/wake")).length;
       assert.ok(sent > 0 && sent + notSent.length <= 600, `${sent} sent, ${notSent.length} not sent`);
