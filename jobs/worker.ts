@@ -96,8 +96,9 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
       });
       metrics.jobsProcessed.inc({ queue: QUEUES.reconcile, result: "completed" }, completed);
       if (completed < jobs.length) metrics.jobsProcessed.inc({ queue: QUEUES.reconcile, result: "failed" }, jobs.length - completed);
-      // One insert for the whole batch; the decisions are committed already, so a failure here fails no job.
-      const stored = await events.recordBatch(deps.db, records.map((r) => r.event)).catch((err) => {
+      // One insert for the whole batch, on the decisions' own connection (the main pool may be busy with gateway
+      // work); the decisions are committed already, so a failure here fails no job.
+      const stored = await events.recordBatch(lifecycle.decisionsDb, records.map((r) => r.event)).catch((err) => {
         logger.warn({ err: String(err) }, "could not record the reconcile jobs' events");
         return [];
       });

@@ -240,6 +240,11 @@ export class LifecycleService {
   private readonly provisioningQueued = new Set<string>();
   private readonly work = new WorkRegistry();
 
+  /** The pool reserved for reconcile decisions (the worker records its jobs' events there too, never behind gateway work). */
+  get decisionsDb(): Db {
+    return this.deps.decisionsDb ?? this.deps.db;
+  }
+
   constructor(private readonly deps: LifecycleDeps) {
     this.gatewayLimits = new GatewayLimits(deps.settings.gatewayConcurrency);
   }
@@ -346,7 +351,7 @@ export class LifecycleService {
    * Returns each job's decision (or the error that failed it), in order (docs/scaling.md).
    */
   async reconcileBatch(jobs: readonly ReconcileJobData[]): Promise<PromiseSettledResult<string>[]> {
-    const db = this.deps.decisionsDb ?? this.deps.db;
+    const db = this.decisionsDb;
     const decisions: PromiseSettledResult<string>[] = jobs.map(() => ({ status: "fulfilled", value: "none" }));
     const firstOf = new Map<string, number>();
     const oneByOne: number[] = [];
