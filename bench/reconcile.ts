@@ -137,7 +137,10 @@ export default async function reconcileBench(): Promise<Section> {
     const maxFast = Math.max(0, ...[...fast.maxInFlight.values()]);
     const maxSlow = Math.max(0, ...[...slow.maxInFlight.values()]);
     const outcomeText = outcomes.map((o) => `${o.outcome} ${Number(o.n).toLocaleString("en-US")}`).join(", ");
-    const notSent = outcomes.find((o) => o.outcome === "rpc_failed");
+    const { rows: unsent } = await db.query<{ n: string }>(
+      `SELECT count(*) AS n FROM "LifecycleEvent" WHERE event = 'lifecycle.wake.failed' AND data->>'notSent' = 'true' AND "agentId" = ANY($1::uuid[])`,
+      [fleet.agentIds],
+    );
 
     return {
       title: "Reconcile at scale",
@@ -160,7 +163,7 @@ export default async function reconcileBench(): Promise<Section> {
       ],
       notes: [
         `Attempt outcomes: ${outcomeText}; wakes received: fast ${fast.wakes.toLocaleString("en-US")}, slow ${slow.wakes.toLocaleString("en-US")}.`,
-        ...(notSent ? [`rpc_failed attempts (e.g. "${notSent.error}") are wakes whose gateway slots stayed busy until their deadline: they are recorded, never sent late.`] : []),
+        `Wakes not sent because their gateway's slots stayed busy until their deadline (recorded on the timeline, never sent late): ${Number(unsent[0].n).toLocaleString("en-US")}.`,
         `Server RSS at the end: ${Math.round(server.rssMb())} MB.`,
       ],
     };

@@ -169,6 +169,8 @@ interface BatchAgentRow {
   maxWakeAttempts: number | null;
 }
 
+const UNSENT_FLUSH_MS = 200;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface BatchResult {
@@ -905,6 +907,21 @@ export class LifecycleService {
     }
   }
 
+  /** Wakes not sent because their deadline passed while queued, recorded together every UNSENT_FLUSH_MS. */
+  private unsentWakes: EventInput[] = [];
+
+  private noteUnsentWake(event: EventInput): void {
+    this.unsentWakes.push(event);
+    if (this.unsentWakes.length > 1) return;
+    this.track(
+      new Promise((r) => setTimeout(r, UNSENT_FLUSH_MS)).then(async () => {
+        const events = this.unsentWakes;
+        this.unsentWakes = [];
+        this.deps.events.publish(await this.deps.events.recordBatch(this.deps.db, events));
+      }),
+    );
+  }
+
   /** Delivers wake `attempt` once one of its gateway's call slots is free. */
   private deliverWake(agentId: string, gatewayId: string, generation: number, attempt: number, deadlineAt: Date): Promise<void> {
     return this.gatewayLimits.run(gatewayId, () => this.deliverWakeNow(agentId, generation, attempt, deadlineAt, gatewayId));
@@ -918,11 +935,19 @@ export class LifecycleService {
     const { settings } = this.deps;
     const dbNow = await this.dbNow();
     if (queuedOn && dbNow >= deadlineAt) {
-      // Its turn came after its deadline (the gateway's slots stayed busy): it is not sent, and the attempt says why.
-      // A no-op when the reconcile already moved the agent on.
-      const error = `wake not sent before its deadline: the gateway's ${this.gatewayLimits.concurrency} call slots were busy`;
-      const result = await this.step(agentId, { type: "wake_failed", generation, attempt, error }, null);
-      await this.afterCommit(agentId, result);
+      // Its turn came after its deadline (the gateway's slots stayed busy): it is never sent late. The timeline says
+      // so; the attempt itself expires at its reconcile like any unanswered wake. Under overload there are thousands
+      // of these, so they cost one batched insert, not a lifecycle step each (docs/scaling.md).
+      this.noteUnsentWake({
+        agentId,
+        gatewayId: queuedOn,
+        generation,
+        attempt,
+        deadlineAt,
+        event: "lifecycle.wake.failed",
+        message: `Wake ${attempt} not sent before its deadline: the gateway's ${this.gatewayLimits.concurrency} call slots were busy`,
+        data: { error: `not sent before its deadline: the gateway's ${this.gatewayLimits.concurrency} call slots were busy`, notSent: true },
+      });
       return;
     }
     const limitMs = Math.max(1, deadlineAt.getTime() - dbNow.getTime());
