@@ -3,7 +3,7 @@
 import os from "node:os";
 import type { PgBoss, JobResult, JobWithMetadata } from "pg-boss";
 import type { Db } from "../server/db/prisma";
-import type { EventBus } from "../server/events/bus";
+import type { EventBus, EventInput } from "../server/events/bus";
 import type { LifecycleService } from "../server/lifecycle/service";
 import type { Logger } from "../server/logger";
 import { metrics } from "../server/metrics";
@@ -30,6 +30,10 @@ export interface WorkerDeps {
   queueSchema: string;
   tokenOverlapSeconds?: number;
   fleet: FleetOperations;
+  /** Reconcile jobs fetched and decided together (one transaction). */
+  reconcileBatchSize?: number;
+  /** Reconcile batches decided at once; the decisions pool has exactly this many connections (docs/scaling.md). */
+  reconcileConcurrency?: number;
 }
 
 export interface WorkerHandle {
@@ -43,52 +47,67 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
   const { boss, lifecycle, events, logger } = deps;
   const workerId = `${os.hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`;
 
+  // Each of `reconcileConcurrency` fetchers takes up to `reconcileBatchSize` due jobs and decides them in one
+  // transaction on its own connection of the decisions pool (LifecycleService.reconcileBatch); the wakes those
+  // decisions start run afterwards, limited per gateway. A full batch fetches the next one at once (burst), so a wave
+  // of 10,000 deadlines is decided in a few dozen transactions (docs/scaling.md).
   await boss.work<ReconcileJobData>(
     QUEUES.reconcile,
     {
       pollingIntervalSeconds: deps.pollSeconds,
-      batchSize: 50,
+      batchSize: deps.reconcileBatchSize ?? 200,
       burstWhenBatchFull: true,
-      localConcurrency: 2,
+      localConcurrency: deps.reconcileConcurrency ?? 2,
       includeMetadata: true,
       perJobResults: true,
     },
-    async (jobs): Promise<JobResult[]> =>
-      Promise.all(
-        jobs.map(async (job): Promise<JobResult> => {
-          const ids = { agentId: job.data.agentId, generation: job.data.generation, attempt: job.data.attempt };
-          try {
-            const decision = await lifecycle.reconcile(job.data);
-            const lagMs = Date.now() - new Date((job as JobWithMetadata<ReconcileJobData>).startAfter).getTime();
-            metrics.reconcileLag.observe({ queue: QUEUES.reconcile }, Math.max(0, lagMs) / 1000);
-            metrics.reconcileDecisions.inc({ decision });
-            metrics.jobsProcessed.inc({ queue: QUEUES.reconcile, result: "completed" });
-            await events.emit({
-              ...ids,
-              event: "queue.worker.success",
-              message: `Reconcile job done: ${decision}`,
-              data: { queue: QUEUES.reconcile, jobId: job.id, decision, lagMs, worker: workerId },
-            });
-            return { id: job.id, status: "completed", output: { decision, lagMs } };
-          } catch (err) {
-            const error = err instanceof Error ? err.message : String(err);
-            metrics.jobsProcessed.inc({ queue: QUEUES.reconcile, result: "failed" });
-            const retryLimit = (job as JobWithMetadata<ReconcileJobData>).retryLimit ?? RECONCILE_QUEUE_POLICY.retryLimit;
-            const lastTry = job.retryCount >= retryLimit;
-            await events
-              .emit({
-                ...ids,
-                event: "queue.worker.failed",
-                message: lastTry
-                  ? `Reconcile job failed for good after ${job.retryCount + 1} tries: ${error}; the sweep re-schedules it`
-                  : `Reconcile job failed (will retry, try ${job.retryCount + 1} of ${retryLimit + 1}): ${error}`,
-                data: { queue: QUEUES.reconcile, jobId: job.id, retryCount: job.retryCount, retryLimit, final: lastTry, worker: workerId },
-              })
-              .catch(() => undefined);
-            return { id: job.id, status: "failed", output: { error } };
-          }
-        }),
-      ),
+    async (jobs): Promise<JobResult[]> => {
+      const settled = await lifecycle.reconcileBatch(jobs.map((job) => job.data));
+      const now = Date.now();
+      let completed = 0;
+      const records = jobs.map((job, i) => {
+        const ids = { agentId: job.data.agentId, generation: job.data.generation, attempt: job.data.attempt };
+        const outcome = settled[i];
+        if (outcome.status === "fulfilled") {
+          completed += 1;
+          const decision = outcome.value;
+          const lagMs = Math.max(0, now - new Date((job as JobWithMetadata<ReconcileJobData>).startAfter).getTime());
+          metrics.reconcileLag.observe({ queue: QUEUES.reconcile }, lagMs / 1000);
+          metrics.reconcileDecisions.inc({ decision });
+          const result: JobResult = { id: job.id, status: "completed", output: { decision, lagMs } };
+          const event: EventInput = {
+            ...ids,
+            event: "queue.worker.success",
+            message: `Reconcile job done: ${decision}`,
+            data: { queue: QUEUES.reconcile, jobId: job.id, decision, lagMs, worker: workerId },
+          };
+          return { result, event };
+        }
+        const error = outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason);
+        const retryLimit = (job as JobWithMetadata<ReconcileJobData>).retryLimit ?? RECONCILE_QUEUE_POLICY.retryLimit;
+        const lastTry = job.retryCount >= retryLimit;
+        const result: JobResult = { id: job.id, status: "failed", output: { error } };
+        const event: EventInput = {
+          ...ids,
+          event: "queue.worker.failed",
+          message: lastTry
+            ? `Reconcile job failed for good after ${job.retryCount + 1} tries: ${error}; the sweep re-schedules it`
+            : `Reconcile job failed (will retry, try ${job.retryCount + 1} of ${retryLimit + 1}): ${error}`,
+          data: { queue: QUEUES.reconcile, jobId: job.id, retryCount: job.retryCount, retryLimit, final: lastTry, worker: workerId },
+        };
+        return { result, event };
+      });
+      metrics.jobsProcessed.inc({ queue: QUEUES.reconcile, result: "completed" }, completed);
+      if (completed < jobs.length) metrics.jobsProcessed.inc({ queue: QUEUES.reconcile, result: "failed" }, jobs.length - completed);
+      // One insert for the whole batch, on the decisions' own connection (the main pool may be busy with gateway
+      // work); the decisions are committed already, so a failure here fails no job.
+      const stored = await events.recordBatch(lifecycle.decisionsDb, records.map((r) => r.event)).catch((err) => {
+        logger.warn({ err: String(err) }, "could not record the reconcile jobs' events");
+        return [];
+      });
+      events.publish(stored);
+      return records.map((r) => r.result);
+    },
   );
 
   await boss.work<{ agentId: string }>(QUEUES.delete, { pollingIntervalSeconds: deps.pollSeconds, batchSize: 10, localConcurrency: 2 }, async (jobs) => {

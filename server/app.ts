@@ -78,12 +78,16 @@ export interface App {
 export async function createApp(opts: AppOptions): Promise<App> {
   const { config } = opts;
   const logger = opts.logger ?? defaultLogger;
-  const db = createPrisma(opts.databaseUrl);
+  // Pool sizes, batch size and worker concurrency are sized to each other: docs/scaling.md.
+  const db = createPrisma(opts.databaseUrl, config.DATABASE_POOL_SIZE);
+  // One connection per reconcile batch in flight, used by nothing else: a decision never waits for a connection.
+  const decisionsDb = createPrisma(opts.databaseUrl, config.RECONCILE_CONCURRENCY, "mission-control:decisions");
   // Before anything reads a stored secret: a key that cannot open them is a startup error, not a fleet of failures.
   try {
     await verifySecretKey(db);
   } catch (err) {
     await db.$disconnect();
+    await decisionsDb.$disconnect();
     throw err;
   }
   const boss = await startQueue(
@@ -107,6 +111,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   );
   const lifecycle = new LifecycleService({
     db,
+    decisionsDb,
     boss,
     events,
     publisher,
@@ -118,6 +123,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       heartbeatIntervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS,
       tokenOverlapSeconds: config.AGENT_TOKEN_OVERLAP_SECONDS,
       gatewayCallTimeoutMs: config.GATEWAY_CALL_TIMEOUT_SECONDS * 1000,
+      gatewayConcurrency: config.GATEWAY_CONCURRENCY,
       stuckProvisioningSeconds: config.GATEWAY_CALL_TIMEOUT_SECONDS + 5,
       repairAfterSeconds: 2,
       abandonedJobSeconds: 5,
@@ -187,6 +193,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
         queueSchema: config.QUEUE_SCHEMA,
         tokenOverlapSeconds: config.AGENT_TOKEN_OVERLAP_SECONDS,
         fleet,
+        reconcileBatchSize: config.RECONCILE_BATCH_SIZE,
+        reconcileConcurrency: config.RECONCILE_CONCURRENCY,
       });
       await scheduleRetention(boss, db, logger, {
         schedule: config.RETENTION_SCHEDULE,
@@ -215,6 +223,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await boss.stop({ graceful: true, timeout: 5000 }).catch(() => undefined);
       await limitsPool.end().catch(() => undefined);
       await db.$disconnect();
+      await decisionsDb.$disconnect();
     },
   };
   if (opts.simulatorHost !== false) simulator.startHosting(opts.databaseUrl, logger);

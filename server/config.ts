@@ -44,6 +44,14 @@ const schema = z.object({
     .default(DEFAULT_MIN_VERSION),
   /** Longest one gateway call (and one provisioning) may take before it is cancelled and counted as failed. */
   GATEWAY_CALL_TIMEOUT_SECONDS: seconds(30),
+  /** Gateway calls (provisioning, wakes, deletes) one process runs at once per gateway (docs/scaling.md). */
+  GATEWAY_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(8),
+  /** Connections of the main database pool of each process (requests, gateway work, events). */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(500).default(10),
+  /** Reconcile jobs one worker fetches and decides together, in one transaction (docs/scaling.md). */
+  RECONCILE_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(200),
+  /** Reconcile batches one worker decides at once; each has its own connection, reserved for decisions. */
+  RECONCILE_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
   QUEUE_POLL_SECONDS: z.coerce.number().min(0.5).default(0.5),
   QUEUE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default("pgboss"),
   AGENT_TOKEN_OVERLAP_SECONDS: seconds(600),

@@ -139,13 +139,12 @@ async function runDueJobs(r: Real, crash = false): Promise<void> {
   const { boss, lifecycle } = r.h.app;
   const reconciles = await boss.fetch<ReconcileJobData>(QUEUES.reconcile, { batchSize: 50 });
   if (crash) return;
-  for (const job of reconciles) {
-    try {
-      await lifecycle.reconcile(job.data);
-      await boss.complete(QUEUES.reconcile, job.id);
-    } catch (err) {
-      await boss.fail(QUEUES.reconcile, job.id, { error: String(err) });
-    }
+  // Decided as the worker does: the batch together (LifecycleService.reconcileBatch).
+  const settled = await lifecycle.reconcileBatch(reconciles.map((job) => job.data));
+  for (const [i, job] of reconciles.entries()) {
+    const outcome = settled[i];
+    if (outcome.status === "fulfilled") await boss.complete(QUEUES.reconcile, job.id);
+    else await boss.fail(QUEUES.reconcile, job.id, { error: String(outcome.reason) });
   }
   const deletes = await boss.fetch<{ agentId: string }>(QUEUES.delete, { batchSize: 50 });
   for (const job of deletes) {

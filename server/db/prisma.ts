@@ -5,8 +5,20 @@ export type Db = PrismaClient;
 export type Tx = Prisma.TransactionClient;
 export { Prisma };
 
-export function createPrisma(databaseUrl: string, poolSize = 10): PrismaClient {
-  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: poolSize }) });
+/**
+ * How long an interactive transaction may wait for a pool connection. Prisma's default (2 s) turned a busy pool into
+ * failed jobs ("Unable to start a transaction in the given time"); waiting longer is harmless because every caller is
+ * bounded elsewhere (decisions have a pool of their own, gateway work is limited per gateway; docs/scaling.md).
+ */
+export const TRANSACTION_MAX_WAIT_MS = 15_000;
+/** Longest an interactive transaction may run (Prisma's default is 5 s; a reconcile batch of a few hundred agents takes well under 1 s). */
+export const TRANSACTION_TIMEOUT_MS = 15_000;
+
+export function createPrisma(databaseUrl: string, poolSize = 10, applicationName = "mission-control"): PrismaClient {
+  return new PrismaClient({
+    adapter: new PrismaPg({ connectionString: databaseUrl, max: poolSize, application_name: applicationName }),
+    transactionOptions: { maxWait: TRANSACTION_MAX_WAIT_MS, timeout: TRANSACTION_TIMEOUT_MS },
+  });
 }
 
 const UNAVAILABLE_ADAPTER_KINDS = new Set([

@@ -73,6 +73,40 @@ export class EventBus {
     return rows.map(toStoredEvent);
   }
 
+  /**
+   * Like `record`, as one statement with one parameter whatever the number of events (a batch of reconcile decisions
+   * writes hundreds): per-row parameters cost more than the insert itself. Operator actions go through `record`.
+   */
+  async recordBatch(tx: Tx | Db, events: EventInput[]): Promise<StoredEvent[]> {
+    if (events.length === 0) return [];
+    if (events.some((e) => e.event === "operator.action")) return this.record(tx, events);
+    const at = new Date();
+    const rows = events.map((e) => ({
+      event: e.event,
+      message: e.message,
+      agentId: e.agentId ?? null,
+      gatewayId: e.gatewayId ?? null,
+      boardId: e.boardId ?? null,
+      generation: e.generation ?? null,
+      attempt: e.attempt ?? null,
+      deadlineAt: e.deadlineAt ?? null,
+      data: e.data ?? {},
+      actor: e.actor ?? null,
+    }));
+    const inserted = await tx.$queryRawUnsafe<{ id: bigint }[]>(
+      `INSERT INTO "LifecycleEvent" (at, event, message, "agentId", "gatewayId", "boardId", generation, attempt, "deadlineAt", data, actor)
+       SELECT $2::timestamptz, e.event, e.message, e."agentId", e."gatewayId", e."boardId", e.generation, e.attempt, e."deadlineAt", e.data, e.actor
+         FROM jsonb_to_recordset($1::jsonb) AS e(event text, message text, "agentId" uuid, "gatewayId" uuid, "boardId" uuid, generation int,
+                                                 attempt int, "deadlineAt" timestamptz, data jsonb, actor text)
+       RETURNING id`,
+      JSON.stringify(rows),
+      at,
+    );
+    // One statement takes its ids from the sequence in row order.
+    const ids = inserted.map((r) => BigInt(r.id)).sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+    return rows.map((r, i) => ({ ...r, event: r.event, data: r.data, id: ids[i].toString(), at }));
+  }
+
   /** Returns the function that removes the listener. */
   subscribe(listener: EventListener): () => void {
     this.listeners.add(listener);
@@ -109,7 +143,7 @@ export class EventBus {
 
   /** Record and publish an event that is not part of a larger transaction. */
   async emit(event: EventInput): Promise<StoredEvent> {
-    const [stored] = await this.record(this.db, [event]);
+    const [stored] = await this.recordBatch(this.db, [event]);
     this.publish([stored]);
     return stored;
   }

@@ -184,7 +184,7 @@ export class FleetOperations {
     const { db, lifecycle } = this.deps;
     const rows = await db.agent.findMany({
       where: { id: { in: ids } },
-      select: { id: true, status: true, lifecycleGeneration: true, cycleStartedAt: true },
+      select: { id: true, gatewayId: true, status: true, lifecycleGeneration: true, cycleStartedAt: true },
     });
     const byId = new Map(rows.map((r) => [r.id, r]));
     let missing = ids.length - rows.length;
@@ -206,7 +206,7 @@ export class FleetOperations {
         generation = view.lifecycleGeneration;
         status = view.status;
       }
-      if (status === "provisioning" || status === "updating") await lifecycle.settleProvisioning(agentId, generation);
+      if (status === "provisioning" || status === "updating") await lifecycle.settleProvisioning(agentId, generation, agent.gatewayId);
     };
     // A sliding window: a slow agent holds one place, not its whole group.
     let next = 0;

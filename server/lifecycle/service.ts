@@ -3,7 +3,7 @@
 // after commit talks to gateways and browsers. Every time a decision compares is the database's clock, read inside
 // that transaction after the lock; every gateway call runs under the agent's lease (gateway-work.ts); deletion is a
 // job; the sweep repairs any agent left waiting without a job that will act (docs/lifecycle.md).
-import type { PgBoss } from "pg-boss";
+import { fromPrisma, type PgBoss } from "pg-boss";
 import type { Db, Tx } from "../db/prisma";
 import type { EventBus, EventInput, StoredEvent } from "../events/bus";
 import type { Logger } from "../logger";
@@ -22,6 +22,7 @@ import { gatewayConnectionOf, gatewayConnectionSelect } from "../drivers/connect
 import {
   transition,
   type HeartbeatCredential,
+  type AgentStatus,
   type LifecycleAction,
   type LifecycleInput,
   type LifecycleState,
@@ -29,6 +30,7 @@ import {
 } from "./policy";
 import { normaliseBaseUrl } from "../config";
 import { CycleMovedOn, GatewayWork, WorkRegistry, type WorkScope } from "./gateway-work";
+import { GatewayLimits } from "./gateway-limits";
 
 export interface LifecycleSettings {
   checkinDeadlineSeconds: number;
@@ -37,6 +39,8 @@ export interface LifecycleSettings {
   tokenOverlapSeconds: number;
   /** Longest a single gateway call may take; also the outer limit of one provisioning. */
   gatewayCallTimeoutMs: number;
+  /** Gateway calls (provisioning, wakes, deletes) this process runs at once per gateway (gateway-limits.ts). */
+  gatewayConcurrency: number;
   /** A cycle still provisioning this long after it started, with no work holding its lease, is resumed by the sweep. */
   stuckProvisioningSeconds: number;
   /** A waking agent this long past its deadline without a job that will act is repaired by the sweep. */
@@ -54,6 +58,11 @@ export interface LifecycleSettings {
 
 export interface LifecycleDeps {
   db: Db;
+  /**
+   * A pool reserved for reconcile decisions, one connection per batch the worker decides at once: a decision never
+   * queues for a connection behind gateway work or requests (docs/scaling.md). Defaults to `db`.
+   */
+  decisionsDb?: Db;
   boss: PgBoss;
   events: EventBus;
   publisher: Publisher;
@@ -126,6 +135,55 @@ function stateColumns({ heartbeatIntervalSeconds: _interval, ...columns }: Lifec
   return columns;
 }
 
+type PersistedState = ReturnType<typeof stateColumns>;
+
+/** SQL types of the persisted state for the batched update (a new state column fails to compile until it is here). */
+const PERSISTED_STATE_TYPES = {
+  status: "text",
+  statusReason: "text",
+  lifecycleGeneration: "int",
+  wakeAttempts: "int",
+  lastWakeSentAt: "timestamptz",
+  checkinDeadlineAt: "timestamptz",
+  lastSeenAt: "timestamptz",
+  lastProvisionError: "text",
+  cycleTokenGeneration: "int",
+} as const satisfies Record<keyof PersistedState, string>;
+
+/** What a reconcile batch reads of each agent it locks (the policy's state and the gateway's overrides). */
+interface BatchAgentRow {
+  id: string;
+  gatewayId: string;
+  boardId: string | null;
+  status: AgentStatus;
+  statusReason: string | null;
+  lifecycleGeneration: number;
+  wakeAttempts: number;
+  lastWakeSentAt: Date | null;
+  checkinDeadlineAt: Date | null;
+  lastSeenAt: Date | null;
+  lastProvisionError: string | null;
+  heartbeatIntervalSeconds: number;
+  cycleTokenGeneration: number | null;
+  checkinDeadlineSeconds: number | null;
+  maxWakeAttempts: number | null;
+}
+
+const UNSENT_FLUSH_MS = 200;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface BatchResult {
+  /** Decision per agent the batch locked and decided. */
+  decisions: Map<string, string>;
+  events: StoredEvent[];
+  /** Agents whose state changed. */
+  changed: string[];
+  wakes: { agentId: string; gatewayId: string; generation: number; attempt: number; deadlineAt: Date }[];
+  started: number;
+  outcomes: string[];
+}
+
 function sameState(a: LifecycleState, b: LifecycleState): boolean {
   return (Object.keys(a) as (keyof LifecycleState)[]).every((k) => {
     const x = a[k];
@@ -175,13 +233,23 @@ interface StepHooks {
 
 export class LifecycleService {
   private readonly background = new Set<Promise<unknown>>();
-  /** A bulk reprovision of thousands of agents provisions a few at a time, so the process stays responsive. */
-  private readonly provisioningSlots = new Semaphore(16);
+  /**
+   * Gateway calls run a few at a time per gateway (a bulk reprovision of thousands of agents, a wave of wakes): a
+   * slow gateway fills only its own slots.
+   */
+  readonly gatewayLimits: GatewayLimits;
   /** Provisionings this process has queued or is running, so the sweep never queues the same cycle twice. */
   private readonly provisioningQueued = new Map<string, Promise<void>>();
   private readonly work = new WorkRegistry();
 
-  constructor(private readonly deps: LifecycleDeps) {}
+  /** The pool reserved for reconcile decisions (the worker records its jobs' events there too, never behind gateway work). */
+  get decisionsDb(): Db {
+    return this.deps.decisionsDb ?? this.deps.db;
+  }
+
+  constructor(private readonly deps: LifecycleDeps) {
+    this.gatewayLimits = new GatewayLimits(deps.settings.gatewayConcurrency);
+  }
 
   policyConfig(gateway: { checkinDeadlineSeconds: number | null; maxWakeAttempts: number | null }): PolicyConfig {
     return {
@@ -267,13 +335,181 @@ export class LifecycleService {
   }
 
   /** The delayed reconcile job (SPEC §1 step 5). Returns the name of the decision it took. */
-  async reconcile(job: ReconcileJobData): Promise<string> {
-    const result = await this.step(job.agentId, { type: "reconcile", job: { generation: job.generation, attempt: job.attempt } }, null);
+  async reconcile(job: ReconcileJobData, db: Db = this.deps.db): Promise<string> {
+    const result = await this.step(job.agentId, { type: "reconcile", job: { generation: job.generation, attempt: job.attempt } }, null, {}, db);
     // The decision is committed with its next deadline job; the wake is delivered in the background so that a slow
     // gateway never delays the decisions of other agents' jobs in the same batch.
     await this.afterCommit(job.agentId, result);
     const decision = result.events.find((e) => e.event.startsWith("lifecycle.reconcile."));
     return decision?.event ?? "none";
+  }
+
+  /**
+   * A batch of reconcile jobs decided together (the worker's fetch): ONE transaction on the decisions pool locks the
+   * batch's agents (SKIP LOCKED), reads the database's time after the locks, runs the pure policy per agent and writes
+   * the new states, attempts, next deadline jobs and events with one statement each. Gateway calls and pushes happen
+   * after commit, in the background: a decision never waits for gateway I/O. Jobs of agents another transaction holds,
+   * a second job of the same agent, and missing agents are decided one by one afterwards, as before.
+   * Returns each job's decision (or the error that failed it), in order (docs/scaling.md).
+   */
+  async reconcileBatch(jobs: readonly ReconcileJobData[]): Promise<PromiseSettledResult<string>[]> {
+    const db = this.decisionsDb;
+    const decisions: PromiseSettledResult<string>[] = jobs.map(() => ({ status: "fulfilled", value: "none" }));
+    const firstOf = new Map<string, number>();
+    const oneByOne: number[] = [];
+    jobs.forEach((job, i) => {
+      if (firstOf.has(job.agentId) || !UUID.test(job.agentId)) oneByOne.push(i);
+      else firstOf.set(job.agentId, i);
+    });
+    if (firstOf.size > 0) {
+      let applied: BatchResult | null = null;
+      try {
+        applied = await db.$transaction((tx) => this.decideBatch(tx, jobs, firstOf));
+      } catch (err) {
+        // Whatever failed the batch fails only its own job below (a decision is idempotent; nothing was committed).
+        this.deps.logger.warn({ err: String(err), jobs: firstOf.size }, "reconcile batch failed; deciding its jobs one by one");
+      }
+      for (const [agentId, i] of firstOf) {
+        const decision = applied?.decisions.get(agentId);
+        if (decision === undefined) oneByOne.push(i);
+        else decisions[i] = { status: "fulfilled", value: decision };
+      }
+      if (applied) this.afterBatch(applied);
+    }
+    for (const i of oneByOne.sort((a, b) => a - b)) {
+      try {
+        decisions[i] = { status: "fulfilled", value: await this.reconcile(jobs[i], db) };
+      } catch (reason) {
+        decisions[i] = { status: "rejected", reason };
+      }
+    }
+    return decisions;
+  }
+
+  private async decideBatch(tx: Tx, jobs: readonly ReconcileJobData[], firstOf: Map<string, number>): Promise<BatchResult> {
+    const ids = [...firstOf.keys()];
+    // In id order and without waiting: two batches never deadlock, and an agent held by another transaction (a
+    // heartbeat, a provisioning step) does not hold up the batch; it is decided on its own afterwards.
+    // Only what the policy reads, in the same statement as the locks (a Prisma read with relations costs far more).
+    const agents = await tx.$queryRaw<BatchAgentRow[]>`
+      SELECT a.id, a."gatewayId", a."boardId", a.status::text AS status, a."statusReason", a."lifecycleGeneration", a."wakeAttempts",
+             a."lastWakeSentAt", a."checkinDeadlineAt", a."lastSeenAt", a."lastProvisionError", a."heartbeatIntervalSeconds",
+             a."cycleTokenGeneration", g."checkinDeadlineSeconds", g."maxWakeAttempts"
+        FROM "Agent" a JOIN "Gateway" g ON g.id = a."gatewayId"
+       WHERE a.id = ANY(${ids}::uuid[])
+       ORDER BY a.id
+         FOR UPDATE OF a SKIP LOCKED`;
+    const result: BatchResult = { decisions: new Map(), events: [], changed: [], wakes: [], started: 0, outcomes: [] };
+    if (agents.length === 0) return result;
+    // The time is read after the locks, from the database (as in `stepIn`).
+    const [{ now }] = await tx.$queryRaw<{ now: Date }[]>`SELECT clock_timestamp() AS now`;
+
+    const updates: ({ id: string } & PersistedState)[] = [];
+    const resolves: { agentId: string; generation: number; attempt: number; outcome: string; at: Date; error: string | null; from: string }[] = [];
+    const inserts: { agentId: string; generation: number; attempt: number; sentAt: Date; deadlineAt: Date }[] = [];
+    const scheduled: { data: ReconcileJobData; startAfter: Date }[] = [];
+    const events: EventInput[] = [];
+    for (const agent of agents) {
+      const job = jobs[firstOf.get(agent.id)!];
+      const input: LifecycleInput = { type: "reconcile", job: { generation: job.generation, attempt: job.attempt } };
+      const state: LifecycleState = {
+        status: agent.status,
+        statusReason: agent.statusReason,
+        lifecycleGeneration: agent.lifecycleGeneration,
+        wakeAttempts: agent.wakeAttempts,
+        lastWakeSentAt: agent.lastWakeSentAt,
+        checkinDeadlineAt: agent.checkinDeadlineAt,
+        lastSeenAt: agent.lastSeenAt,
+        lastProvisionError: agent.lastProvisionError,
+        heartbeatIntervalSeconds: agent.heartbeatIntervalSeconds,
+        cycleTokenGeneration: agent.cycleTokenGeneration,
+      };
+      const next = transition(state, input, now, this.policyConfig(agent));
+      if (next.state && !sameState(state, next.state)) {
+        updates.push({ id: agent.id, ...stateColumns(next.state) });
+        result.changed.push(agent.id);
+      }
+      const generation = next.state?.lifecycleGeneration ?? job.generation;
+      const ids = { agentId: agent.id, gatewayId: agent.gatewayId, boardId: agent.boardId };
+      let decision = "none";
+      for (const action of next.actions) {
+        switch (action.type) {
+          case "emit":
+            if (decision === "none" && action.event.startsWith("lifecycle.reconcile.")) decision = action.event;
+            events.push({ ...ids, event: action.event, message: action.message, generation, attempt: action.attempt ?? null, deadlineAt: action.deadlineAt ?? null, data: action.data, actor: null });
+            break;
+          case "resolve_attempt":
+            // A check-in is never a reconcile's outcome; its columns differ (checkedInAt), so it is not handled here.
+            if (action.outcome === "checked_in") throw new Error("a reconcile resolved an attempt as checked_in");
+            resolves.push({ agentId: agent.id, generation: action.generation, attempt: action.attempt, outcome: action.outcome, at: action.at, error: action.error ?? null, from: (action.from ?? ["pending"]).join(",") });
+            break;
+          case "insert_attempt":
+            inserts.push({ agentId: agent.id, generation: action.generation, attempt: action.attempt, sentAt: action.sentAt, deadlineAt: action.deadlineAt });
+            break;
+          case "schedule_reconcile":
+            scheduled.push({ data: { agentId: agent.id, generation: action.generation, attempt: action.attempt }, startAfter: action.at });
+            break;
+          case "send_wake":
+            result.wakes.push({ agentId: agent.id, gatewayId: agent.gatewayId, generation: action.generation, attempt: action.attempt, deadlineAt: action.deadlineAt });
+            break;
+          default:
+            // The policy's reconcile produces none of the others (test/policy.test.ts); fail loudly rather than drop one.
+            throw new Error(`a reconcile produced the action ${action.type}, which the batch does not apply`);
+        }
+      }
+      result.decisions.set(agent.id, decision);
+    }
+
+    if (updates.length > 0) {
+      const columns = Object.entries(PERSISTED_STATE_TYPES);
+      await tx.$executeRawUnsafe(
+        `UPDATE "Agent" AS a
+            SET ${columns.map(([c]) => `"${c}" = u."${c}"${c === "status" ? '::"AgentStatus"' : ""}`).join(", ")}, "updatedAt" = $2
+           FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, ${columns.map(([c, t]) => `"${c}" ${t}`).join(", ")})
+          WHERE a.id = u.id`,
+        JSON.stringify(updates),
+        now,
+      );
+    }
+    if (resolves.length > 0) {
+      const resolved = await tx.$queryRawUnsafe<{ outcome: string }[]>(
+        `UPDATE "WakeAttempt" AS w
+            SET outcome = r.outcome::"WakeOutcome", "resolvedAt" = r.at, error = r.error
+           FROM jsonb_to_recordset($1::jsonb) AS r("agentId" uuid, generation int, attempt int, outcome text, at timestamptz, error text, "from" text)
+          WHERE w."agentId" = r."agentId" AND w.generation = r.generation AND w.attempt = r.attempt
+            AND w.outcome::text = ANY(string_to_array(r."from", ','))
+         RETURNING r.outcome`,
+        JSON.stringify(resolves),
+      );
+      for (const r of resolved) result.outcomes.push(r.outcome);
+    }
+    if (inserts.length > 0) {
+      await tx.$executeRawUnsafe(
+        `INSERT INTO "WakeAttempt" (id, "agentId", generation, attempt, "sentAt", "deadlineAt")
+         SELECT gen_random_uuid(), i."agentId", i.generation, i.attempt, i."sentAt", i."deadlineAt"
+           FROM jsonb_to_recordset($1::jsonb) AS i("agentId" uuid, generation int, attempt int, "sentAt" timestamptz, "deadlineAt" timestamptz)`,
+        JSON.stringify(inserts),
+      );
+      result.started = inserts.length;
+    }
+    if (scheduled.length > 0) await this.deps.boss.insert(QUEUES.reconcile, scheduled, { db: fromPrisma(tx) });
+    result.events = await this.deps.events.recordBatch(tx, events);
+    return result;
+  }
+
+  /** After a batch committed: events, metrics, pushes and wakes, none of which the worker waits for. */
+  private afterBatch(batch: BatchResult): void {
+    for (const id of batch.changed) this.work.nudge(id);
+    this.deps.events.publish(batch.events);
+    recordWakeAttempts(batch.started, batch.outcomes);
+    if (batch.changed.length > 0) this.track(this.publishViews(batch.changed));
+    for (const w of batch.wakes) this.track(this.deliverWake(w.agentId, w.gatewayId, w.generation, w.attempt, w.deadlineAt));
+  }
+
+  /** One read for many agents' board rows, instead of one per decision. */
+  private async publishViews(agentIds: string[]): Promise<void> {
+    const rows = await this.deps.db.agent.findMany({ where: { id: { in: agentIds } }, select: agentViewSelect });
+    for (const row of rows) this.deps.publisher.agentUpdated(toAgentView(row, this.deps.settings));
   }
 
   /**
@@ -296,15 +532,15 @@ export class LifecycleService {
       await this.afterCommit(id, result);
     }
 
-    const stuck = await db.$queryRaw<{ id: string; generation: number }[]>`
-      SELECT id, "lifecycleGeneration" AS generation FROM "Agent"
+    const stuck = await db.$queryRaw<{ id: string; generation: number; gatewayId: string }[]>`
+      SELECT id, "lifecycleGeneration" AS generation, "gatewayId" FROM "Agent"
       WHERE status IN ('provisioning', 'updating')
         AND "cycleStartedAt" < clock_timestamp() - make_interval(secs => ${settings.stuckProvisioningSeconds})
         AND ("gatewayLeaseUntil" IS NULL OR "gatewayLeaseUntil" < clock_timestamp())
       LIMIT 1000`;
     let restarted = 0;
     for (const a of stuck) {
-      if (this.scheduleProvisioning(a.id, a.generation)) {
+      if (this.scheduleProvisioning(a.id, a.generation, a.gatewayId)) {
         restarted += 1;
         this.deps.logger.warn({ agentId: a.id, generation: a.generation }, "resuming a provisioning that never finished");
       }
@@ -377,7 +613,9 @@ export class LifecycleService {
     });
     if (!result.agent) return "missing";
     await this.afterCommit(agentId, result, { awaitPostCommit: true });
-    if (!result.postCommit.some((a) => a.type === "remove_agent")) await this.removeAgent(agentId).catch(() => undefined);
+    if (!result.postCommit.some((a) => a.type === "remove_agent") && !this.gatewayLimits.busy(result.agent.gatewayId)) {
+      await this.removeAgent(agentId).catch(() => undefined);
+    }
     const left = await this.deps.db.agent.findUnique({ where: { id: agentId }, select: { id: true } });
     return left ? "deleting" : "deleted";
   }
@@ -391,6 +629,14 @@ export class LifecycleService {
     const agent = await loadAgent(this.deps.db, agentId);
     if (!agent) return "missing";
     if (agent.status !== "deleting") return "deleting";
+    await this.gatewayLimits.run(agent.gatewayId, () => this.removeFromGateway(agent));
+    await this.deps.db.agent.deleteMany({ where: { id: agentId } });
+    return "deleted";
+  }
+
+  /** Best effort: a gateway that cannot delete the agent is reported, never retried here. */
+  private async removeFromGateway(agent: LockedAgent): Promise<void> {
+    const agentId = agent.id;
     const timeoutMs = this.deps.settings.gatewayCallTimeoutMs;
     const work = await this.claim({ agentId, generation: agent.lifecycleGeneration, statuses: ["deleting"] }, timeoutMs);
     try {
@@ -411,8 +657,6 @@ export class LifecycleService {
     } finally {
       await work?.release();
     }
-    await this.deps.db.agent.deleteMany({ where: { id: agentId } });
-    return "deleted";
   }
 
   async view(agentId: string): Promise<AgentView | null> {
@@ -427,8 +671,14 @@ export class LifecycleService {
 
   // ---- the transaction ------------------------------------------------------------------------------------------
 
-  private step(agentId: string, input: LifecycleInput | ((agent: LockedAgent | null) => LifecycleInput), actor: string | null, hooks: StepHooks = {}): Promise<StepResult> {
-    return this.deps.db.$transaction((tx) => this.stepIn(tx, agentId, input, actor, hooks));
+  private step(
+    agentId: string,
+    input: LifecycleInput | ((agent: LockedAgent | null) => LifecycleInput),
+    actor: string | null,
+    hooks: StepHooks = {},
+    db: Db = this.deps.db,
+  ): Promise<StepResult> {
+    return db.$transaction((tx) => this.stepIn(tx, agentId, input, actor, hooks));
   }
 
   private async stepIn(
@@ -533,26 +783,32 @@ export class LifecycleService {
     return new Date(now.getTime() + this.deps.settings.gatewayCallTimeoutMs + 5_000);
   }
 
-  private async afterCommit(agentId: string, result: StepResult, opts: { awaitPostCommit?: boolean } = {}): Promise<AgentView | null> {
+  /** `inSlot`: the caller already holds one of the gateway's call slots (a wake right after its provisioning). */
+  private async afterCommit(agentId: string, result: StepResult, opts: { awaitPostCommit?: boolean; inSlot?: boolean } = {}): Promise<AgentView | null> {
     this.work.nudge(agentId);
     this.deps.events.publish(result.events);
     recordWakeAttempts(result.attempts.started, result.attempts.outcomes);
     const view = await this.view(agentId);
     if (view) this.deps.publisher.agentUpdated(view);
-    const work = result.postCommit.map((action) => this.runPostCommit(agentId, action));
+    const gatewayId = result.agent?.gatewayId;
+    const work = gatewayId ? result.postCommit.map((action) => this.runPostCommit(agentId, gatewayId, action, opts.inSlot ?? false)) : [];
     if (opts.awaitPostCommit) await Promise.all(work);
     else work.forEach((w) => this.track(w));
     return view;
   }
 
-  private async runPostCommit(agentId: string, action: PostCommitAction): Promise<void> {
+  private async runPostCommit(agentId: string, gatewayId: string, action: PostCommitAction, inSlot: boolean): Promise<void> {
     switch (action.type) {
       case "provision":
-        this.scheduleProvisioning(agentId, action.generation);
+        this.scheduleProvisioning(agentId, action.generation, gatewayId);
         return;
       case "send_wake":
-        return this.deliverWake(agentId, action.generation, action.attempt, action.deadlineAt);
+        // Inside a slot already (right after provisioning): taking a second one could wait on itself.
+        if (inSlot) return this.deliverWakeNow(agentId, action.generation, action.attempt, action.deadlineAt);
+        return this.deliverWake(agentId, gatewayId, action.generation, action.attempt, action.deadlineAt);
       case "remove_agent":
+        // A request does not queue behind a busy gateway's calls: the delete job (already committed) finishes it.
+        if (this.gatewayLimits.busy(gatewayId)) return;
         await this.removeAgent(agentId).catch((err) =>
           this.deps.logger.warn({ agentId, err: String(err) }, "could not finish deleting the agent now; its delete job will"),
         );
@@ -572,11 +828,11 @@ export class LifecycleService {
     return GatewayWork.claim(this.deps.db, this.work, scope, limitMs);
   }
 
-  /** Queues the provisioning of a cycle (a few run at a time). False when this process already has it queued. */
-  private scheduleProvisioning(agentId: string, generation: number): boolean {
+  /** Queues the provisioning of a cycle (a few per gateway run at a time). False when this process already has it queued. */
+  private scheduleProvisioning(agentId: string, generation: number, gatewayId: string): boolean {
     const key = `${agentId}:${generation}`;
     if (this.provisioningQueued.has(key)) return false;
-    const run = this.provisioningSlots.run(() => this.runProvisioning(agentId, generation)).finally(() => this.provisioningQueued.delete(key));
+    const run = this.gatewayLimits.run(gatewayId, () => this.runProvisioning(agentId, generation)).finally(() => this.provisioningQueued.delete(key));
     this.provisioningQueued.set(key, run.catch(() => undefined));
     this.track(run);
     return true;
@@ -587,8 +843,8 @@ export class LifecycleService {
    * resolves once it and its first wake have been attempted. A cycle that moved on, or that another process holds
    * (its lease), resolves at once.
    */
-  async settleProvisioning(agentId: string, generation: number): Promise<void> {
-    this.scheduleProvisioning(agentId, generation);
+  async settleProvisioning(agentId: string, generation: number, gatewayId: string): Promise<void> {
+    this.scheduleProvisioning(agentId, generation, gatewayId);
     await this.provisioningQueued.get(`${agentId}:${generation}`);
   }
 
@@ -612,7 +868,7 @@ export class LifecycleService {
     } finally {
       await work.release();
     }
-    await this.afterCommit(agentId, result, { awaitPostCommit: true });
+    await this.afterCommit(agentId, result, { awaitPostCommit: true, inSlot: true });
   }
 
   /**
@@ -662,13 +918,49 @@ export class LifecycleService {
     }
   }
 
+  /** Wakes not sent because their deadline passed while queued, recorded together every UNSENT_FLUSH_MS. */
+  private unsentWakes: EventInput[] = [];
+
+  private noteUnsentWake(event: EventInput): void {
+    this.unsentWakes.push(event);
+    if (this.unsentWakes.length > 1) return;
+    this.track(
+      new Promise((r) => setTimeout(r, UNSENT_FLUSH_MS)).then(async () => {
+        const events = this.unsentWakes;
+        this.unsentWakes = [];
+        this.deps.events.publish(await this.deps.events.recordBatch(this.deps.db, events));
+      }),
+    );
+  }
+
+  /** Delivers wake `attempt` once one of its gateway's call slots is free. */
+  private deliverWake(agentId: string, gatewayId: string, generation: number, attempt: number, deadlineAt: Date): Promise<void> {
+    return this.gatewayLimits.run(gatewayId, () => this.deliverWakeNow(agentId, generation, attempt, deadlineAt, gatewayId));
+  }
+
   /**
    * Delivers wake `attempt`. Bounded by the attempt's deadline: when the deadline passes (or a newer cycle starts)
    * the work is cancelled, so it never overlaps the next attempt.
    */
-  private async deliverWake(agentId: string, generation: number, attempt: number, deadlineAt: Date): Promise<void> {
+  private async deliverWakeNow(agentId: string, generation: number, attempt: number, deadlineAt: Date, queuedOn?: string): Promise<void> {
     const { settings } = this.deps;
     const dbNow = await this.dbNow();
+    if (queuedOn && dbNow >= deadlineAt) {
+      // Its turn came after its deadline (the gateway's slots stayed busy): it is never sent late. The timeline says
+      // so; the attempt itself expires at its reconcile like any unanswered wake. Under overload there are thousands
+      // of these, so they cost one batched insert, not a lifecycle step each (docs/scaling.md).
+      this.noteUnsentWake({
+        agentId,
+        gatewayId: queuedOn,
+        generation,
+        attempt,
+        deadlineAt,
+        event: "lifecycle.wake.failed",
+        message: `Wake ${attempt} not sent before its deadline: the gateway's ${this.gatewayLimits.concurrency} call slots were busy`,
+        data: { error: `not sent before its deadline: the gateway's ${this.gatewayLimits.concurrency} call slots were busy`, notSent: true },
+      });
+      return;
+    }
     const limitMs = Math.max(1, deadlineAt.getTime() - dbNow.getTime());
     const work = await this.claim({ agentId, generation, statuses: ["waking"], attempt }, limitMs);
     if (!work) return;
@@ -738,27 +1030,6 @@ export class LifecycleService {
   private async dbNow(): Promise<Date> {
     const [row] = await this.deps.db.$queryRaw<{ now: Date }[]>`SELECT clock_timestamp() AS now`;
     return row.now;
-  }
-}
-
-class Semaphore {
-  private free: number;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(slots: number) {
-    this.free = slots;
-  }
-
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.free > 0) this.free -= 1;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    try {
-      return await work();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.free += 1;
-    }
   }
 }
 

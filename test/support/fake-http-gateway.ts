@@ -18,6 +18,14 @@ export class FakeHttpGateway {
   /** Most wake requests of one agent the gateway was handling at the same time. */
   maxConcurrentWakes = 0;
   private readonly wakesInFlight = new Map<string, number>();
+  /** Agent calls (provision, wake, delete) being handled now, over all agents, and the most at once. */
+  agentCallsInFlight = 0;
+  maxAgentCallsInFlight = 0;
+  /** Wakes answered so far. */
+  wakesAnswered = 0;
+  /** While set, wakes are held unanswered until `releaseWakes()` (a gateway that hangs). */
+  holdWakes = false;
+  private readonly heldWakes: (() => void)[] = [];
   private readonly inFlight = new Map<string, number>();
   private server = http.createServer((req, res) => {
     let body = "";
@@ -26,6 +34,11 @@ export class FakeHttpGateway {
       this.requests.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body });
       const provision = /^\/agents\/([^/]+)\/provision$/.exec(req.url ?? "");
       if (req.method === "GET" && req.url === "/health") return this.reply(res, 200, { version: "1.0.0" });
+      this.agentCallsInFlight += 1;
+      this.maxAgentCallsInFlight = Math.max(this.maxAgentCallsInFlight, this.agentCallsInFlight);
+      this.counted.add(res);
+      // Counted out when the answer is written (before the caller can send its next call) or the caller hangs up.
+      res.once("close", () => this.uncount(res));
       if (provision && req.method === "POST") {
         const agentId = provision[1];
         const running = (this.inFlight.get(agentId) ?? 0) + 1;
@@ -49,10 +62,14 @@ export class FakeHttpGateway {
         const running = (this.wakesInFlight.get(wake[1]) ?? 0) + 1;
         this.wakesInFlight.set(wake[1], running);
         this.maxConcurrentWakes = Math.max(this.maxConcurrentWakes, running);
-        setTimeout(() => {
-          this.wakesInFlight.set(wake[1], (this.wakesInFlight.get(wake[1]) ?? 1) - 1);
-          this.reply(res, 200, { ok: true });
-        }, this.wakeDelayMs);
+        const answer = () =>
+          setTimeout(() => {
+            this.wakesInFlight.set(wake[1], (this.wakesInFlight.get(wake[1]) ?? 1) - 1);
+            this.wakesAnswered += 1;
+            this.reply(res, 200, { ok: true });
+          }, this.wakeDelayMs);
+        if (this.holdWakes) this.heldWakes.push(answer);
+        else answer();
         return;
       }
       return this.reply(res, 200, { ok: true });
@@ -74,10 +91,24 @@ export class FakeHttpGateway {
     this.server.closeAllConnections();
     return closed;
   }
+  /** Answers the held wakes and stops holding. */
+  releaseWakes(): void {
+    this.holdWakes = false;
+    for (const answer of this.heldWakes.splice(0)) answer();
+  }
+  /** Wakes held unanswered now. */
+  get wakesHeld(): number {
+    return this.heldWakes.length;
+  }
   latest(agentId: string): string | undefined {
     return this.tokens.get(agentId)?.at(-1);
   }
+  private readonly counted = new WeakSet<http.ServerResponse>();
+  private uncount(res: http.ServerResponse) {
+    if (this.counted.delete(res)) this.agentCallsInFlight -= 1;
+  }
   private reply(res: http.ServerResponse, status: number, body: unknown) {
+    this.uncount(res);
     if (res.destroyed) return;
     res.writeHead(status, { "content-type": "application/json" });
     res.end(JSON.stringify(body));
