@@ -8,7 +8,6 @@ import { EMPTY_FILTERS, filtersToQuery, hasFilters, pagesQueryOf, parseFilters, 
 import { decodeRows } from "@/lib/agent-row";
 import { flattenPages, pageOf, type PagesQuery, type RowPage } from "@/lib/board-cache";
 import { PAGE_LIMIT_DEFAULT, type BoardSort } from "@/lib/board-query";
-import type { Agent } from "@/lib/types";
 import { AGENT_KINDS, AGENT_STATUSES, KIND_LABELS, STATUS_STYLES, type AgentKind, type AgentStatus } from "@/lib/status";
 import { ConfirmDialog } from "../confirm-dialog";
 import { errorMessage, useTRPC, useTRPCClient } from "../providers";
@@ -155,25 +154,27 @@ export function Board() {
   // ---- bulk reprovision -------------------------------------------------------------------------------------------
   const [confirming, setConfirming] = useState(false);
   const [notice, setNotice] = useState<Notice>(null);
-  const [progress, setProgress] = useState<{ generations: ReadonlyMap<string, number>; done: boolean } | null>(null);
+  const [progress, setProgress] = useState<{ generations: ReadonlyMap<string, number>; done: boolean; operationIds?: string[] } | null>(null);
   const bulk = useMutation({
     mutationKey: trpc.agents.bulkReprovision.mutationKey(),
     mutationFn: async (ids: string[]) => {
       let started = 0;
       let missing = 0;
+      const operationIds: string[] = [];
       for (let i = 0; i < ids.length; i += BULK_CHUNK) {
         const r = await trpcClient.agents.bulkReprovision.mutate({ ids: ids.slice(i, i + BULK_CHUNK) });
         started += r.started;
         missing += r.missing.length;
+        if (r.operationId) operationIds.push(r.operationId);
       }
-      return { started, missing };
+      return { started, missing, operationIds };
     },
     onMutate: (ids) => {
       const byId = new Map(loaded.map((a) => [a.id, a.lifecycleGeneration]));
       setProgress({ generations: new Map(ids.map((id) => [id, byId.get(id) ?? 0])), done: false });
     },
-    onSuccess: ({ started, missing }) => {
-      setProgress((p) => (p ? { ...p, done: true } : p));
+    onSuccess: ({ started, missing, operationIds }) => {
+      setProgress((p) => (p ? { ...p, done: true, operationIds } : p));
       setNotice({
         kind: "ok",
         text: `Reprovision started for ${started} agent${started === 1 ? "" : "s"}${missing ? ` (${missing} no longer exist)` : ""}`,
@@ -282,7 +283,13 @@ export function Board() {
           </span>
         </div>
         {progress ? (
-          <BulkProgress generations={progress.generations} agents={loaded as unknown as Agent[]} starting={!progress.done} onDismiss={() => setProgress(null)} />
+          <BulkProgress
+            generations={progress.generations}
+            agents={loaded}
+            starting={!progress.done}
+            operationIds={progress.operationIds}
+            onDismiss={() => setProgress(null)}
+          />
         ) : null}
         {notice ? (
           <div

@@ -2,14 +2,14 @@
 
 import { useMemo, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
-import type { Agent } from "@/lib/types";
+import type { AgentRow } from "@/lib/agent-row";
 import { useTRPC } from "../providers";
 
 interface Props {
   /** The agents reprovisioned, with their cycle (generation) before the reprovision. */
   generations: ReadonlyMap<string, number>;
   /** Agents the board has loaded (may be one page of the fleet, or none): their new cycles' outcome, where known. */
-  agents: Agent[] | undefined;
+  agents: readonly Pick<AgentRow, "id" | "status" | "lifecycleGeneration">[] | undefined;
   /** The bulkReprovision calls are still running. */
   starting: boolean;
   /** The operations the calls queued; without them, every fleet operation started since this panel opened. */
