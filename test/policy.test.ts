@@ -139,6 +139,7 @@ describe("contract", () => {
       "agent.heartbeat.rejected",
       "agent.heartbeat_lost",
       "agent.status.changed",
+      "fleet.operation.progress",
       "gateway.status.changed",
       "gateway.templates.sync.failed",
       "gateway.templates.sync.started",

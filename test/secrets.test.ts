@@ -118,6 +118,9 @@ describe("secrets never appear in reads, pushes, logs or errors", () => {
     secret("simulator gateway token", `sim-${gatewayToken1}`);
     const board = await ok<{ id: string }>(h.baseUrl, "boards.create", { name: "alpha", gatewayId: sim.id }, { token: adminToken });
     ids.boardId = board.id;
+    // A fleet operation (a bulk reprovision runs as one), so that its reads are covered too.
+    const bulk = await ok<{ operationId: string }>(h.baseUrl, "agents.bulkReprovision", { ids: [ids.agentId] }, { token: adminToken });
+    ids.operationId = bulk.operationId;
 
     // Operators: invitation with a generated password (shown once), a chosen password, a session, an API token.
     const invited = await ok<{ id: string; initialPassword: string }>(h.baseUrl, "operators.create", { email: `inv-${randomUUID().slice(0, 6)}@example.com`, role: "operator" }, { token: adminToken });
@@ -177,6 +180,7 @@ describe("secrets never appear in reads, pushes, logs or errors", () => {
       { id: ids.gatewayId },
       { id: ids.boardId },
       { id: ids.operatorId },
+      { id: ids.operationId },
       { agentId: ids.agentId },
       { gatewayId: ids.gatewayId },
       { operatorId: ids.operatorId },
