@@ -1,6 +1,8 @@
 // End to end in Chromium against `npm start`'s server on a fresh database with the demo fleet (3 s deadline).
 import { expect, test } from "@playwright/test";
-import { percentile, row, signIn, startFakeGateway, trpc } from "./helpers";
+import { FakeHttpGateway } from "../test/support/fake-http-gateway";
+import { percentile } from "../test/support/random";
+import { row, signIn, trpc } from "./helpers";
 
 test("the board shows the demo fleet converging live: online and offline without reload", async ({ page }) => {
   await signIn(page);
@@ -93,21 +95,22 @@ test("bulk reprovision: select several, confirm, and watch their new cycles fini
 });
 
 test("a row changes live when its agent checks in, keeping filter, selection and scroll; heartbeat→row p95", async ({ page }) => {
-  const fake = await startFakeGateway();
+  const fake = new FakeHttpGateway();
+  await fake.start();
   try {
     await signIn(page);
     const gw = await trpc<{ id: string }>(page.request, "gateways.create", { name: `e2e-http-${Date.now() % 100000}`, driver: "http", url: fake.url, token: "fake-gateway-token" });
     const agents = await trpc<{ id: string; name: string }[]>(page.request, "agents.list", { gatewayId: gw.id }, "query");
     const main = agents.find((a) => a.name === "main")!;
-    await expect.poll(() => fake.tokens.has(main.id), { timeout: 15_000 }).toBe(true);
-    const { token } = fake.tokens.get(main.id)!;
+    await expect.poll(() => fake.latest(main.id) !== undefined, { timeout: 15_000 }).toBe(true);
+    const token = fake.latest(main.id)!;
 
     // The whole fleet, scrolled a little, another agent selected: none of it may change when the row updates.
     await page.goto(`/?kind=gateway_main`);
     const target = page.locator(`[data-testid="agent-row"][data-agent-id="${main.id}"]`);
     await expect(target).toBeVisible();
     // The agent checks in after its wake, as a real one does.
-    await expect.poll(() => fake.wakes.some((w) => w.agentId === main.id), { timeout: 15_000 }).toBe(true);
+    await expect.poll(() => fake.requests.some((r) => r.method === "POST" && r.path === `/agents/${main.id}/wake`), { timeout: 15_000 }).toBe(true);
     await expect(target).toHaveAttribute("data-status", "waking");
     await target.getByRole("checkbox").check();
     let navigations = 0;
@@ -174,7 +177,7 @@ test("a row changes live when its agent checks in, keeping filter, selection and
     expect(p95).toBeLessThan(1500);
     await trpc(page.request, "gateways.delete", { id: gw.id });
   } finally {
-    await fake.close();
+    await fake.stop();
   }
 });
 

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# `npm test`: static checks, then the unit, integration and contract tests (node:test; real PostgreSQL and pg-boss),
-# the interop tests against real OpenClaw gateways (installed from the npm registry into .cache/openclaw on first use),
-# and the end-to-end tests (Playwright driving Chromium against the real server).
-# `npm test -- unit` runs only the first part, `npm test -- interop` only the interop tests, `npm test -- e2e` only e2e.
-# Prints one plain "N passed, N failed" line per runner.
+# `npm test`: static checks, then the node:test sets in test/ (unit: pure, no database, network or processes;
+# integration: real PostgreSQL, pg-boss and HTTP servers; contract: the drivers against the fake gateways and the fakes
+# against recordings of real releases), the interop tests against real OpenClaw gateways (installed from the npm registry
+# into .cache/openclaw on first use), and the end-to-end tests (Playwright driving Chromium against the real server).
+# `npm test -- <unit|integration|contract|interop|e2e>` runs one set (`static` only the static checks).
+# Prints one plain "<set>: N passed, N failed" line per runner.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 what="${1:-all}"
+case "$what" in
+  all | static | unit | integration | contract | interop | e2e) ;;
+  *) echo "usage: scripts/test.sh [static|unit|integration|contract|interop|e2e]" >&2; exit 2 ;;
+esac
 status=0
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
@@ -25,19 +30,24 @@ node_tests() {
   if [ "$rc" -ne 0 ] || [ -z "$pass" ] || [ "${pass}" = "0" ]; then status=1; fi
 }
 
+runs() { [ "$what" = "all" ] || [ "$what" = "$1" ]; }
+
 # Static checks first: a type error or lint error fails the run.
-if [ "$what" = "all" ] || [ "$what" = "unit" ]; then
+if runs static; then
   npx prisma generate >/dev/null && npx tsc --noEmit -p . && npx eslint . || { echo "static checks failed"; status=1; }
-  # Node 20 does not expand globs for --test: the shell does.
-  node_tests unit 2 test/*.test.ts test/contract/*.test.ts
 fi
 
+# Node 20 does not expand globs for --test: the shell does (one set per folder).
+if runs unit; then node_tests unit 2 test/unit/*.test.ts; fi
+if runs integration; then node_tests integration 2 test/integration/*.test.ts; fi
+if runs contract; then node_tests contract 2 test/contract/*.test.ts; fi
+
 # One gateway at a time: each interop file starts real gateways, which take a core each while they boot.
-if [ "$what" = "all" ] || [ "$what" = "interop" ]; then
+if runs interop; then
   node_tests interop 1 test/interop/*.test.ts
 fi
 
-if [ "$what" = "all" ] || [ "$what" = "e2e" ]; then
+if runs e2e; then
   rm -f test-results/e2e-results.json
   npx playwright test
   e2e_rc=$?

@@ -5,6 +5,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { createTestDatabase } from "../../test/support/database";
+import { fetchCall, unwrap } from "../../test/support/trpc-wire";
 // @ts-expect-error -- plain ESM helper shared with scripts/start.mjs
 import { readBuild, sourceHash } from "../../scripts/build-stamp.mjs";
 
@@ -16,7 +17,7 @@ export interface ServerUnderTest {
   pid: number;
   /** Resident set size of the server process, in MB (from /proc). */
   rssMb(): number;
-  /** Calls a tRPC procedure as an admin (bearer token), superjson-free inputs only. */
+  /** Calls a tRPC procedure as an admin (bearer token). */
   trpc<T = unknown>(procedure: string, input?: unknown): Promise<T>;
   stop(): Promise<void>;
 }
@@ -103,17 +104,8 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerUnderT
     },
     async trpc<T>(procedure: string, input?: unknown): Promise<T> {
       const isQuery = !/\.(create|createMany|update|delete|reprovision|wake|bulk|sync|probe|rotate)/i.test(procedure);
-      const body = JSON.stringify({ json: input ?? null });
-      const res = isQuery
-        ? await fetch(`${baseUrl}/api/trpc/${procedure}?input=${encodeURIComponent(body)}`, { headers: { authorization: `Bearer ${BENCH_TOKEN}` } })
-        : await fetch(`${baseUrl}/api/trpc/${procedure}`, {
-            method: "POST",
-            headers: { authorization: `Bearer ${BENCH_TOKEN}`, "content-type": "application/json" },
-            body,
-          });
-      const payload = (await res.json()) as { result?: { data?: { json?: T } }; error?: { json?: { message?: string } } };
-      if (!res.ok || !payload.result) throw new Error(`${procedure}: ${res.status} ${payload.error?.json?.message ?? ""}`);
-      return payload.result.data!.json as T;
+      const r = await fetchCall(baseUrl, procedure, input ?? null, isQuery ? "query" : "mutation", { authorization: `Bearer ${BENCH_TOKEN}` });
+      return unwrap<T>(procedure, r.status, r, r.raw);
     },
     async stop() {
       if (child.exitCode === null) {

@@ -1,9 +1,5 @@
 // Percentiles and small formatting helpers for the benchmarks.
-export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
+export { percentile } from "../../test/support/random";
 
 export const ms = (n: number) => (Number.isFinite(n) ? `${n < 10 ? n.toFixed(1) : Math.round(n)} ms` : "—");
 export const perSecond = (n: number) => `${Math.round(n).toLocaleString("en-US")}/s`;

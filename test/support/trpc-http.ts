@@ -1,11 +1,11 @@
 // Helpers for security tests: operators and API tokens straight in the database, sign-in over HTTP, and tRPC calls
-// over real HTTP (the superjson wire format), so that every layer (headers, CSRF, rate limits, middleware) is exercised.
+// over real HTTP (the superjson wire format of ./trpc-wire), so that every layer (headers, CSRF, rate limits, middleware) is exercised.
 import { randomUUID } from "node:crypto";
-import superjson from "superjson";
 import type { App } from "../../server/app";
 import { hashPassword } from "../../server/auth/passwords";
 import { newSecret, sha256, type Role } from "../../server/auth/principal";
 import { appRouter } from "../../server/trpc/root";
+import { fetchCall } from "./trpc-wire";
 
 export interface TestOperator {
   id: string;
@@ -80,31 +80,8 @@ export async function call(baseUrl: string, path: string, input: unknown, opts: 
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.cookie) headers.cookie = opts.cookie;
-  const serialized = JSON.stringify(superjson.serialize(input));
-  let res: Response;
-  if (type === "query") {
-    const qs = input === undefined ? "" : `?input=${encodeURIComponent(serialized)}`;
-    res = await fetch(`${baseUrl}/api/trpc/${path}${qs}`, { headers });
-  } else {
-    res = await fetch(`${baseUrl}/api/trpc/${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...headers },
-      body: serialized,
-    });
-  }
-  const raw = await res.text();
-  let body: { result?: { data?: unknown }; error?: unknown } | undefined;
-  try {
-    body = JSON.parse(raw);
-  } catch {
-    return { status: res.status, raw, headers: res.headers };
-  }
-  if (body?.error) {
-    const err = superjson.deserialize(body.error as never) as { message?: string; data?: { code?: string } };
-    return { status: res.status, code: err?.data?.code, message: err?.message, raw, headers: res.headers };
-  }
-  const data = body?.result?.data === undefined ? undefined : superjson.deserialize(body.result.data as never);
-  return { status: res.status, data, raw, headers: res.headers };
+  const { status, raw, headers: responseHeaders, data, code, message } = await fetchCall(baseUrl, path, input, type, headers);
+  return { status, code, message, data, raw, headers: responseHeaders };
 }
 
 /** Like `call`, but throws unless it succeeded. */
