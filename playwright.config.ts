@@ -1,9 +1,19 @@
 import fs from "node:fs";
 import { defineConfig, devices } from "@playwright/test";
+import { ADMIN_STATE } from "./e2e/helpers";
 
 // Debian's Chromium where it exists (these machines cannot download Playwright's browser); Playwright's own otherwise.
 const executablePath = process.env.PLAYWRIGHT_CHROMIUM_EXECUTABLE ?? (fs.existsSync("/usr/bin/chromium") ? "/usr/bin/chromium" : undefined);
 const port = Number(process.env.E2E_PORT ?? 3199);
+
+const browser = {
+  ...devices["Desktop Chrome"],
+  viewport: { width: 1440, height: 900 },
+  launchOptions: {
+    executablePath,
+    args: ["--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+  },
+};
 
 export default defineConfig({
   testDir: "e2e",
@@ -19,16 +29,12 @@ export default defineConfig({
     screenshot: "only-on-failure",
   },
   projects: [
+    // Signs the admin in once; the specs start signed in from its saved session (e2e/auth.setup.ts).
+    { name: "setup", testMatch: /auth\.setup\.ts$/, use: browser },
     {
       name: "chromium",
-      use: {
-        ...devices["Desktop Chrome"],
-        viewport: { width: 1440, height: 900 },
-        launchOptions: {
-          executablePath,
-          args: ["--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-        },
-      },
+      dependencies: ["setup"],
+      use: { ...browser, storageState: ADMIN_STATE },
     },
   ],
   webServer: {

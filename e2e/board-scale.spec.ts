@@ -42,6 +42,9 @@ test.afterAll(async () => {
   await server?.stop();
 });
 
+// Signs in itself (not the setup project's saved session).
+test.use({ storageState: { cookies: [], origins: [] } });
+
 async function signIn(page: Page) {
   await page.goto(`${server.baseUrl}/`);
   await expect(page).toHaveURL(/\/login/);

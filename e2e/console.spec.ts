@@ -2,10 +2,10 @@
 import { expect, test } from "@playwright/test";
 import { FakeHttpGateway } from "../test/support/fake-http-gateway";
 import { percentile } from "../test/support/random";
-import { row, signIn, trpc } from "./helpers";
+import { openBoard, row, trpc } from "./helpers";
 
 test("the board shows the demo fleet converging live: online and offline without reload", async ({ page }) => {
-  await signIn(page);
+  await openBoard(page);
   await expect(page.locator('[data-testid="agent-row"]')).toHaveCount(12);
   let reloads = 0;
   page.on("framenavigated", (frame) => {
@@ -21,7 +21,7 @@ test("the board shows the demo fleet converging live: online and offline without
 });
 
 test("Reprovision on an offline agent starts a new cycle that is visibly cycling again", async ({ page }) => {
-  await signIn(page);
+  await openBoard(page);
   await expect(row(page, "archivist")).toHaveAttribute("data-status", "offline", { timeout: 30_000 });
   await row(page, "archivist").getByRole("link", { name: "archivist" }).click();
   await expect(page).toHaveURL(/\/agents\//);
@@ -40,7 +40,7 @@ test("Reprovision on an offline agent starts a new cycle that is visibly cycling
 });
 
 test("board filters live in the URL: status strip, search, kind; they survive a reload and clear", async ({ page }) => {
-  await signIn(page);
+  await openBoard(page);
   await expect(row(page, "scout")).toHaveAttribute("data-status", "online", { timeout: 20_000 });
 
   // The status strip filters (click a count).
@@ -73,7 +73,7 @@ test("board filters live in the URL: status strip, search, kind; they survive a 
 });
 
 test("bulk reprovision: select several, confirm, and watch their new cycles finish", async ({ page }) => {
-  await signIn(page);
+  await openBoard(page);
   for (const name of ["scout", "summarizer", "janitor"]) await expect(row(page, name)).toHaveAttribute("data-status", "online", { timeout: 30_000 });
   const before = Number(await row(page, "scout").getAttribute("data-attempts"));
   expect(before).toBe(0);
@@ -98,7 +98,7 @@ test("a row changes live when its agent checks in, keeping filter, selection and
   const fake = new FakeHttpGateway();
   await fake.start();
   try {
-    await signIn(page);
+    await openBoard(page);
     const gw = await trpc<{ id: string }>(page.request, "gateways.create", { name: `e2e-http-${Date.now() % 100000}`, driver: "http", url: fake.url, token: "fake-gateway-token" });
     const agents = await trpc<{ id: string; name: string }[]>(page.request, "agents.list", { gatewayId: gw.id }, "query");
     const main = agents.find((a) => a.name === "main")!;
@@ -182,7 +182,7 @@ test("a row changes live when its agent checks in, keeping filter, selection and
 });
 
 test("the convergence timeline of a slow agent: one expired bar, then a checked-in bar", async ({ page }) => {
-  await signIn(page);
+  await openBoard(page);
   // A gateway with a longer deadline, so that the slow agent's second wake is answered well within it.
   const gw = await trpc<{ id: string }>(page.request, "gateways.create", { name: `e2e-slow-${Date.now() % 100000}`, driver: "simulator", checkinDeadlineSeconds: 8 });
   const board = await trpc<{ id: string }>(page.request, "boards.create", { name: "Slow", gatewayId: gw.id });

@@ -2,7 +2,7 @@
 // Sync templates with live per-agent progress and history.
 import { spawn, type ChildProcess } from "node:child_process";
 import { expect, test } from "@playwright/test";
-import { signIn, trpc } from "./helpers";
+import { openBoard, trpc } from "./helpers";
 
 test("an HTTP gateway added from the form: its agents converge through the example gateway", async ({ page }) => {
   // The example runtime from docs/gateway-http.md, started exactly as its documentation says.
@@ -15,7 +15,7 @@ test("an HTTP gateway added from the form: its agents converge through the examp
     await expect
       .poll(async () => fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status, () => 0), { timeout: 20_000 })
       .not.toBe(0);
-    await signIn(page);
+    await openBoard(page);
     await page.getByRole("link", { name: "Gateways", exact: true }).click();
     await page.getByRole("button", { name: "Add gateway" }).click();
     const form = page.getByTestId("gateway-form");
@@ -42,7 +42,7 @@ test("an HTTP gateway added from the form: its agents converge through the examp
 });
 
 test("a dead gateway: added from the form, shown unreachable, and Diagnose says 'gateway unreachable'", async ({ page }) => {
-  await signIn(page);
+  await openBoard(page);
   await page.getByRole("link", { name: "Gateways", exact: true }).click();
   await expect(page).toHaveURL(/\/gateways$/);
   await expect(page).toHaveTitle(/Gateways · Mission Control/);
@@ -90,7 +90,7 @@ test("a dead gateway: added from the form, shown unreachable, and Diagnose says 
 });
 
 test("Sync templates shows live per-agent progress and lands in the sync history", async ({ page }) => {
-  await signIn(page);
+  await openBoard(page);
   await page.goto("/gateways");
   await page.getByRole("link", { name: "demo-simulator" }).click();
   const detail = page.getByTestId("gateway-detail");

@@ -4,6 +4,10 @@ import { expect, type APIRequestContext, type Page } from "@playwright/test";
 import { decodeResponse, encodeCall, unwrap, type ProcedureKind } from "../test/support/trpc-wire";
 import { E2E_ADMIN } from "./credentials";
 
+/** Where the setup project keeps the signed-in admin's session (e2e/auth.setup.ts). */
+export const ADMIN_STATE = ".cache/e2e/admin.json";
+
+/** Signs in through the login page as the e2e admin (on `base`, another server, when given). */
 export async function signIn(page: Page, base = "") {
   await page.goto(`${base}/`);
   await expect(page).toHaveURL(/\/login/);
@@ -22,6 +26,12 @@ export async function trpc<T = unknown>(request: APIRequestContext, path: string
       : await request.get(`${base}${req.path}`);
   const raw = await res.text();
   return unwrap<T>(path, res.status(), decodeResponse(raw), raw);
+}
+
+/** Opens the board as the admin signed in by the setup project: no redirect to the login page. */
+export async function openBoard(page: Page) {
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/$/);
 }
 
 export const row = (page: Page, name: string) => page.locator(`[data-testid="agent-row"][data-agent-name="${name}"]`);

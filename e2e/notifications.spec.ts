@@ -2,13 +2,13 @@
 // sees it arrive (in a real HTTP receiver, and as "delivered" in the log); an operator mutes the rule.
 import { createHmac } from "node:crypto";
 import { expect, test } from "@playwright/test";
-import { signIn } from "./helpers";
+import { openBoard } from "./helpers";
 import { startWebhookReceiver } from "../test/support/webhook-receiver";
 
 test("an admin creates a channel and a rule, sends a test notification, and the log shows it delivered", async ({ page }) => {
   const receiver = await startWebhookReceiver();
   try {
-    await signIn(page);
+    await openBoard(page);
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Notifications" }).click();
     await expect(page).toHaveURL(/\/notifications$/);
     await page.getByRole("link", { name: "Rules and channels" }).click();

@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
-import { signIn, trpc } from "./helpers";
+import { openBoard, trpc } from "./helpers";
 import { OPENCLAW_TESTED_VERSIONS, startRealGateway, type RealGateway } from "../test/interop/openclaw-runtime";
 import { checkInInstructions, followCheckIn, readWorkspaceFile } from "../test/interop/agent-files";
 
@@ -21,7 +21,7 @@ for (const version of OPENCLAW_TESTED_VERSIONS) {
 
     test(`added from the console: reachable, its agent checks in by following its files, sync, rotate, delete (${version})`, async ({ page }) => {
       test.setTimeout(180_000);
-      await signIn(page);
+      await openBoard(page);
       await page.getByRole("link", { name: "Gateways", exact: true }).click();
       await page.getByRole("button", { name: "Add gateway" }).click();
       const form = page.getByTestId("gateway-form");

@@ -1,10 +1,10 @@
 // Fleet timeline and System pages, keyboard navigation, and the "no worker" state (against a second server started by
 // e2e/serve.ts with MC_WORKER=0 on its own database).
 import { expect, test } from "@playwright/test";
-import { row, signIn, trpc } from "./helpers";
+import { openBoard, row, signIn, trpc } from "./helpers";
 
 test("fleet timeline: one row per agent coloured by status, window in the URL, time-to-converge per gateway", async ({ page }) => {
-  await signIn(page);
+  await openBoard(page);
   await expect(row(page, "scout")).toHaveAttribute("data-status", "online", { timeout: 20_000 });
   await page.keyboard.press("g");
   await page.keyboard.press("t");
@@ -30,7 +30,7 @@ test("fleet timeline: one row per agent coloured by status, window in the URL, t
 });
 
 test("system page shows the worker alive with its last beat, queues and failed jobs", async ({ page }) => {
-  await signIn(page);
+  await openBoard(page);
   await page.keyboard.press("g");
   await page.keyboard.press("s");
   await expect(page).toHaveURL(/\/system$/);
@@ -54,6 +54,8 @@ test("no queue worker: every page says lifecycle is paused, and Diagnose names '
   await expect
     .poll(async () => (await page.request.get(`${paused}/api/healthz`).catch(() => null))?.ok() ?? false, { timeout: 120_000, intervals: [500] })
     .toBe(true);
+  // The setup project's session belongs to the main server; sign in to this one afresh.
+  await page.context().clearCookies();
   await signIn(page, paused);
   const banner = page.getByTestId("worker-banner");
   await expect(banner).toContainText("Lifecycle paused: no queue worker is running");
@@ -78,7 +80,7 @@ test("no queue worker: every page says lifecycle is paused, and Diagnose names '
 
 test("dark mode follows the system, and the console works on a narrow screen", async ({ page }) => {
   await page.emulateMedia({ colorScheme: "dark" });
-  await signIn(page);
+  await openBoard(page);
   await expect(row(page, "scout")).toBeVisible();
   const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
   expect(bg).not.toBe("rgb(250, 250, 250)");

@@ -6,6 +6,9 @@ import { E2E_ADMIN } from "./credentials";
 
 const VIEWER = { email: `viewer-${Date.now()}@example.com`, password: "viewer-password-123456" };
 
+// Signs in itself (not the setup project's saved session).
+test.use({ storageState: { cookies: [], origins: [] } });
+
 async function signIn(page: Page, who: { email: string; password: string }) {
   await page.goto("/login");
   await page.getByLabel(/email/i).fill(who.email);
