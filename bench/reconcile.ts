@@ -3,14 +3,13 @@
 // is the server's own work: at the deadline every reconcile job is due at once; each decision expires the attempt and
 // wakes again (the wakes go to the gateways, limited per gateway), until the last attempt ends the cycle offline.
 // Deadline → decision is measured from the database alone: WakeAttempt.resolvedAt − deadlineAt of every expired
-// attempt (both are database times). The fake gateways run here, in the bench process, with the load.
-import http from "node:http";
-import type { AddressInfo } from "node:net";
+// attempt (both are database times). The fake gateways (test/support/fake-http-gateway.ts) run here, in the bench process, with the load.
 import pg from "pg";
 import { PgBoss } from "pg-boss";
 import { startServer } from "./lib/server";
 import { ms, percentile } from "./lib/stats";
 import type { Section } from "./lib/report";
+import { FakeHttpGateway } from "../test/support/fake-http-gateway";
 import { failedReconcileJobs, seedWakingFleet } from "../test/support/waking-fleet";
 
 const AGENTS = Number(process.env.BENCH_RECONCILE_AGENTS ?? 10_000);
@@ -23,59 +22,12 @@ const GATEWAY_CONCURRENCY = 8;
 /** Room to insert 10,000 agents and their jobs before the common deadline. */
 const SEED_DEADLINE_SECONDS = 4;
 
-/** A gateway runtime that acknowledges every call after `delayMs`; counts calls in flight per gateway (URL prefix). */
-class FakeGateways {
-  readonly inFlight = new Map<string, number>();
-  readonly maxInFlight = new Map<string, number>();
-  wakes = 0;
-  private readonly server: http.Server;
-  url = "";
-
-  constructor(private readonly delayMs: number) {
-    this.server = http.createServer((req, res) => {
-      req.resume();
-      req.on("end", () => {
-        const path = req.url ?? "";
-        if (path.endsWith("/health")) return void res.writeHead(200, { "content-type": "application/json" }).end('{"version":"bench-1.0"}');
-        const gateway = path.split("/")[1] ?? "";
-        const running = (this.inFlight.get(gateway) ?? 0) + 1;
-        this.inFlight.set(gateway, running);
-        this.maxInFlight.set(gateway, Math.max(this.maxInFlight.get(gateway) ?? 0, running));
-        if (path.endsWith("/wake")) this.wakes += 1;
-        let done = false;
-        const finish = () => {
-          if (done) return;
-          done = true;
-          this.inFlight.set(gateway, (this.inFlight.get(gateway) ?? 1) - 1);
-        };
-        res.once("close", finish);
-        setTimeout(() => {
-          if (res.destroyed) return;
-          finish();
-          res.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
-        }, this.delayMs);
-      });
-    });
-    this.server.keepAliveTimeout = 60_000;
-  }
-
-  async start(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  stop(): Promise<void> {
-    const closed = new Promise<void>((r) => this.server.close(() => r()));
-    this.server.closeAllConnections();
-    return closed;
-  }
-}
-
 export default async function reconcileBench(): Promise<Section> {
-  const fast = new FakeGateways(0);
-  const slow = new FakeGateways(SLOW_ANSWER_MS);
-  await fast.start();
-  await slow.start();
+  // One fake runtime per gateway, answering every wake after a delay (the slow one after SLOW_ANSWER_MS).
+  const fast = Array.from({ length: FAST_GATEWAYS }, () => new FakeHttpGateway({ keepAliveTimeoutMs: 60_000 }));
+  const slow = new FakeHttpGateway({ keepAliveTimeoutMs: 60_000 });
+  slow.wakeDelayMs = SLOW_ANSWER_MS;
+  for (const g of [...fast, slow]) await g.start();
   const server = await startServer({
     env: {
       CHECKIN_DEADLINE_SECONDS: String(DEADLINE_SECONDS),
@@ -89,10 +41,10 @@ export default async function reconcileBench(): Promise<Section> {
     const gateways: { id: string; slow: boolean; count: number }[] = [];
     const fastAgents = AGENTS - SLOW_AGENTS;
     for (let i = 0; i < FAST_GATEWAYS; i++) {
-      const g = await server.trpc<{ id: string }>("gateways.create", { name: `fast-${i}`, driver: "http", url: `${fast.url}/fast-${i}`, token: "bench-gateway-token" });
+      const g = await server.trpc<{ id: string }>("gateways.create", { name: `fast-${i}`, driver: "http", url: fast[i].url, token: "bench-gateway-token" });
       gateways.push({ id: g.id, slow: false, count: Math.floor(fastAgents / FAST_GATEWAYS) + (i < fastAgents % FAST_GATEWAYS ? 1 : 0) });
     }
-    const s = await server.trpc<{ id: string }>("gateways.create", { name: "slow", driver: "http", url: `${slow.url}/slow`, token: "bench-gateway-token" });
+    const s = await server.trpc<{ id: string }>("gateways.create", { name: "slow", driver: "http", url: slow.url, token: "bench-gateway-token" });
     gateways.push({ id: s.id, slow: true, count: SLOW_AGENTS });
 
     const boss = new PgBoss({ connectionString: server.databaseUrl, schema: "pgboss", supervise: false, schedule: false, migrate: false, max: 2 });
@@ -134,8 +86,8 @@ export default async function reconcileBench(): Promise<Section> {
     const slowLags = lags.filter((r) => r.slow).map((r) => Number(r.lag));
     const first = lags.filter((r) => r.attempt === 1).map((r) => Number(r.lag));
     const p99 = percentile(all, 99);
-    const maxFast = Math.max(0, ...[...fast.maxInFlight.values()]);
-    const maxSlow = Math.max(0, ...[...slow.maxInFlight.values()]);
+    const maxFast = Math.max(0, ...fast.map((g) => g.maxAgentCallsInFlight));
+    const maxSlow = slow.maxAgentCallsInFlight;
     const outcomeText = outcomes.map((o) => `${o.outcome} ${Number(o.n).toLocaleString("en-US")}`).join(", ");
     const { rows: unsent } = await db.query<{ n: string }>(
       `SELECT count(*) AS n FROM "LifecycleEvent" WHERE event = 'lifecycle.wake.failed' AND data->>'notSent' = 'true' AND "agentId" = ANY($1::uuid[])`,
@@ -162,7 +114,7 @@ export default async function reconcileBench(): Promise<Section> {
         { name: "most calls in flight at one gateway (fast / slow)", measured: `${maxFast} / ${maxSlow}`, goal: `≤ ${GATEWAY_CONCURRENCY}`, met: maxFast <= GATEWAY_CONCURRENCY && maxSlow <= GATEWAY_CONCURRENCY },
       ],
       notes: [
-        `Attempt outcomes: ${outcomeText}; wakes received: fast ${fast.wakes.toLocaleString("en-US")}, slow ${slow.wakes.toLocaleString("en-US")}.`,
+        `Attempt outcomes: ${outcomeText}; wakes received: fast ${fast.reduce((n, g) => n + g.wakesReceived, 0).toLocaleString("en-US")}, slow ${slow.wakesReceived.toLocaleString("en-US")}.`,
         `Wakes not sent because their gateway's slots stayed busy until their deadline (recorded on the timeline, never sent late): ${Number(unsent[0].n).toLocaleString("en-US")}.`,
         `Server RSS at the end: ${Math.round(server.rssMb())} MB.`,
       ],
@@ -170,7 +122,6 @@ export default async function reconcileBench(): Promise<Section> {
   } finally {
     await db.end().catch(() => undefined);
     await server.stop();
-    await fast.stop();
-    await slow.stop();
+    for (const g of [...fast, slow]) await g.stop();
   }
 }

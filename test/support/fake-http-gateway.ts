@@ -1,5 +1,6 @@
-// A minimal plain-HTTP gateway (docs/gateway-http.md) for security tests: it records every request and the agent
-// tokens Mission Control delivers, and can be told to fail provisioning.
+// The fake plain-HTTP gateway (docs/gateway-http.md) of the tests, the end-to-end tests and the benchmarks: it records
+// every request and the agent tokens Mission Control delivers, counts calls in flight, and can be told to fail, answer
+// slowly or hang. It never calls back; examples/http-gateway.ts is the complete gateway whose agents check in.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -76,6 +77,16 @@ export class FakeHttpGateway {
     });
   });
   url = "";
+
+  /** `keepAliveTimeoutMs`: how long an idle connection stays open (Node's default is 5 s; a benchmark keeps them). */
+  constructor(opts: { keepAliveTimeoutMs?: number } = {}) {
+    if (opts.keepAliveTimeoutMs !== undefined) this.server.keepAliveTimeout = opts.keepAliveTimeoutMs;
+  }
+
+  /** Wake requests received so far (answered or not). */
+  get wakesReceived(): number {
+    return this.requests.filter((r) => r.method === "POST" && /^\/agents\/[^/]+\/wake$/.test(r.path)).length;
+  }
 
   /** Listens on `port` (a free one by default; the previous one to come back after `stop`). */
   async start(port = 0): Promise<void> {
