@@ -8,6 +8,7 @@ import { BENCH_TOKEN, startServer, type ServerUnderTest } from "./lib/server";
 import { bytes, ms, percentile } from "./lib/stats";
 import type { Figure, Section } from "./lib/report";
 import { seedFleetSql } from "../scripts/seed-fleet-sql";
+import { encodeCall } from "../test/support/trpc-wire";
 import { issueAgentToken } from "../server/agents/tokens";
 
 const SIZES = [10_000, 100_000];
@@ -42,12 +43,12 @@ async function seed(url: string, agents: number): Promise<{ id: string; token: s
 }
 
 async function firstPage(server: ServerUnderTest): Promise<{ bytes: number; rows: number; ms: number }> {
-  const input = encodeURIComponent(JSON.stringify({ json: { sort: "group", dir: "asc", limit: 200 } }));
+  const { path } = encodeCall("agents.page", { sort: "group", dir: "asc", limit: 200 }, "query");
   let best = Infinity;
   let body = "";
   for (let i = 0; i < 5; i++) {
     const t0 = performance.now();
-    const res = await fetch(`${server.baseUrl}/api/trpc/agents.page?input=${input}`, { headers: { authorization: `Bearer ${BENCH_TOKEN}` } });
+    const res = await fetch(`${server.baseUrl}${path}`, { headers: { authorization: `Bearer ${BENCH_TOKEN}` } });
     body = await res.text();
     best = Math.min(best, performance.now() - t0);
     if (!res.ok) throw new Error(`agents.page: ${res.status} ${body.slice(0, 200)}`);
