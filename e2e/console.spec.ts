@@ -46,9 +46,9 @@ test("board filters live in the URL: status strip, search, kind; they survive a 
   // The status strip filters (click a count).
   await page.locator('[data-testid="status-count"][data-status="online"]').click();
   await expect(page).toHaveURL(/[?&]status=online/);
-  const statuses = await page.locator('[data-testid="agent-row"]').evaluateAll((rows) => rows.map((r) => r.getAttribute("data-status")));
-  expect(statuses.length).toBeGreaterThan(0);
-  expect(new Set(statuses)).toEqual(new Set(["online"]));
+  // The filtered page loads after the URL changes: wait for one snapshot of the rows that is non-empty and all online.
+  const statuses = () => page.locator('[data-testid="agent-row"]').evaluateAll((rows) => rows.map((r) => r.getAttribute("data-status")));
+  await expect.poll(async () => new Set(await statuses())).toEqual(new Set(["online"]));
   await page.locator('[data-testid="status-count-all"]').click();
   await expect(page).not.toHaveURL(/status=/);
 
