@@ -5,10 +5,9 @@
 // Wire form: `{ refs, rows }`. Each row is a tuple in ROW_FIELDS order; gateway and board ids are indexes into `refs`
 // (a page holds a few gateways and boards, so a row pays a digit instead of a 38-byte uuid); kind and status are
 // indexes into their lists; times are epoch milliseconds. About 110–170 bytes per agent as JSON.
-import { AGENT_STATUSES, type AgentStatus } from "./status";
+import { AGENT_KINDS, AGENT_STATUSES, type AgentKind, type AgentStatus } from "./contract/enums";
 
-export const AGENT_KINDS = ["gateway_main", "board_lead", "board_worker"] as const;
-export type AgentKind = (typeof AGENT_KINDS)[number];
+export { AGENT_KINDS, type AgentKind };
 
 /** Errors on the board are a one-line summary; the agent page shows the whole text. */
 export const ROW_ERROR_CHARS = 120;
