@@ -3,7 +3,7 @@
 import { useMemo, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { formatAbsolute, formatClock, toDate } from "@/lib/time";
-import type { EventName } from "@/server/events/names";
+import type { EventName } from "@/lib/events";
 import type { EventsListInput, LifecycleEvent } from "@/lib/types";
 import { errorMessage, useTRPC } from "../providers";
 

@@ -4,7 +4,7 @@ import Link from "next/link";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useInfiniteQuery, useMutation, useQuery } from "@tanstack/react-query";
-import { EMPTY_FILTERS, filtersToQuery, hasFilters, pagesQueryOf, parseFilters, type BoardFilters } from "@/lib/agents";
+import { EMPTY_FILTERS, filtersToQuery, hasFilters, pagesQueryOf, parseFilters, type BoardFilters } from "@/lib/board-filters";
 import { decodeRows } from "@/lib/agent-row";
 import { flattenPages, pageOf, type PagesQuery, type RowPage } from "@/lib/board-cache";
 import { PAGE_LIMIT_DEFAULT, type BoardSort } from "@/lib/board-query";

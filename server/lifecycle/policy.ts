@@ -1,6 +1,6 @@
 // The convergence policy (SPEC §1) as a pure function: (state, input, now, config) → new state + actions.
 // Nothing here touches the database, the queue, a gateway or a socket; the lifecycle service applies the result.
-import type { EventName } from "../events/names";
+import type { EventName } from "../../lib/events";
 
 import { AGENT_STATUSES, type AgentStatus, type WakeOutcome } from "../../lib/contract/enums";
 

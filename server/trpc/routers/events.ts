@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { EVENT_NAMES } from "../../events/names";
+import { EVENT_NAMES } from "../../../lib/events";
 import { toStoredEvent } from "../../events/bus";
 import { router, viewerProcedure } from "../init";
 import { id } from "../../../lib/contract/schemas";
