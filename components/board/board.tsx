@@ -16,6 +16,7 @@ import { useRole } from "../use-role";
 import { AgentTable } from "./agent-table";
 import { toRows, useSelection } from "./rows";
 import { BulkProgress } from "./bulk-progress";
+import { DataState } from "../page-state";
 
 /**
  * The board loads rows a page at a time (agents.page: filtered, searched and sorted by the server) as the operator
@@ -309,52 +310,41 @@ export function Board() {
         ) : null}
       </div>
 
-      {pagesQ.isPending ? (
-        <p className="p-6 text-sm text-zinc-500" role="status">
-          Loading agents…
-        </p>
-      ) : pagesQ.isError ? (
-        <div className="p-6 text-sm" role="alert">
-          <p className="text-rose-700 dark:text-rose-300">Could not load agents: {errorMessage(pagesQ.error)}</p>
-          <button type="button" className="btn mt-2" onClick={() => void pagesQ.refetch()}>
-            Retry
-          </button>
-        </div>
-      ) : loaded.length === 0 && !hasFilters(filters) && fleetQ.data && total === 0 ? (
-        <div className="p-6 text-sm text-zinc-600 dark:text-zinc-400" data-testid="empty-board">
-          <p className="font-medium text-zinc-900 dark:text-zinc-100">No agents yet.</p>
-          <p className="mt-1">
-            Agents are created with their gateway: <Link href="/gateways" className="text-sky-700 underline dark:text-sky-400">add a gateway</Link>{" "}
-            and its main agent starts its first cycle at once. An empty database gets a demo simulator fleet on start unless{" "}
-            <code>MC_DEMO=0</code>.
-          </p>
-        </div>
-      ) : loaded.length === 0 ? (
-        <div className="p-6 text-sm text-zinc-500" data-testid="no-matches">
-          <p>No agents match these filters.</p>
-          <button
-            type="button"
-            className="btn mt-2"
-            onClick={clearFilters}
-          >
-            Clear filters
-          </button>
-        </div>
-      ) : (
-        <AgentTable
-          rows={rows}
-          selected={selected}
-          onToggle={toggle}
-          onToggleMany={toggleMany}
-          allSelected={allSelected}
-          someSelected={selectedShown.length > 0}
-          onToggleAll={toggleAll}
-          onFilterGateway={onFilterGateway}
-          onFilterBoard={onFilterBoard}
-          sort={{ sort: filters.sort, dir: filters.dir, onSort }}
-          more={more}
-        />
-      )}
+      <DataState query={pagesQ} what="agents" retry padded>
+        {() =>
+          loaded.length === 0 && !hasFilters(filters) && fleetQ.data && total === 0 ? (
+            <div className="p-6 text-sm text-zinc-600 dark:text-zinc-400" data-testid="empty-board">
+              <p className="font-medium text-zinc-900 dark:text-zinc-100">No agents yet.</p>
+              <p className="mt-1">
+                Agents are created with their gateway: <Link href="/gateways" className="text-sky-700 underline dark:text-sky-400">add a gateway</Link>{" "}
+                and its main agent starts its first cycle at once. An empty database gets a demo simulator fleet on start unless{" "}
+                <code>MC_DEMO=0</code>.
+              </p>
+            </div>
+          ) : loaded.length === 0 ? (
+            <div className="p-6 text-sm text-zinc-500" data-testid="no-matches">
+              <p>No agents match these filters.</p>
+              <button type="button" className="btn mt-2" onClick={clearFilters}>
+                Clear filters
+              </button>
+            </div>
+          ) : (
+            <AgentTable
+              rows={rows}
+              selected={selected}
+              onToggle={toggle}
+              onToggleMany={toggleMany}
+              allSelected={allSelected}
+              someSelected={selectedShown.length > 0}
+              onToggleAll={toggleAll}
+              onFilterGateway={onFilterGateway}
+              onFilterBoard={onFilterBoard}
+              sort={{ sort: filters.sort, dir: filters.dir, onSort }}
+              more={more}
+            />
+          )
+        }
+      </DataState>
 
       <ConfirmDialog
         open={confirming}

@@ -9,6 +9,7 @@ import { errorMessage, useTRPC } from "../providers";
 import { AbsoluteTime, RelativeTime } from "../time";
 import { useRole } from "../use-role";
 import { AdminOnly, NoticeBar, OneTimeSecret, ROLE_OPTIONS, Section, type Notice, type RoleValue } from "./shared";
+import { DataState } from "../page-state";
 
 type Outputs = inferRouterOutputs<AppRouter>;
 type OperatorRow = Outputs["operators"]["list"][number];
@@ -129,15 +130,8 @@ function OperatorsSection({ me }: { me: string | null }) {
           />
         ) : null}
 
-        {list.isPending ? (
-          <p className="text-sm text-zinc-500" role="status">
-            Loading operators…
-          </p>
-        ) : list.isError ? (
-          <p role="alert" className="text-sm text-rose-700 dark:text-rose-400">
-            Could not load operators: {errorMessage(list.error)}
-          </p>
-        ) : (
+        <DataState query={list} what="operators">
+          {(operators) => (
           <div className="overflow-x-auto">
             <table className="w-full text-left text-sm" data-testid="operators-table">
               <thead className="text-xs text-zinc-500 dark:text-zinc-400">
@@ -155,7 +149,7 @@ function OperatorsSection({ me }: { me: string | null }) {
                 </tr>
               </thead>
               <tbody>
-                {list.data.map((op) => (
+                {operators.map((op) => (
                   <tr key={op.id} data-testid="operator-row" data-email={op.email} data-role={op.role} data-disabled={op.disabled} className="border-t border-zinc-100 dark:border-zinc-800">
                     <td className="py-1.5 pr-3 font-medium">
                       {op.email}
@@ -174,45 +168,46 @@ function OperatorsSection({ me }: { me: string | null }) {
                         onChange={(e) => setPending({ kind: "role", operator: op, role: e.target.value as RoleValue })}
                       >
                         {ROLE_OPTIONS.map((r) => (
-                          <option key={r.value} value={r.value}>
-                            {r.value}
-                          </option>
-                        ))}
-                      </select>
-                    </td>
-                    <td className="py-1.5 pr-3">
-                      {op.disabled ? <span className="text-rose-700 dark:text-rose-400">disabled</span> : <span className="text-emerald-700 dark:text-emerald-400">enabled</span>}
-                    </td>
-                    <td className="py-1.5 pr-3 tabular-nums">{op.activeSessions}</td>
-                    <td className="py-1.5 pr-3">
-                      <RelativeTime value={op.lastActiveAt} empty="never" />
-                    </td>
-                    <td className="py-1.5 pr-3 tabular-nums">{op.activeTokens}</td>
-                    <td className="py-1.5">
-                      <div className="flex flex-wrap justify-end gap-1.5">
-                        {op.disabled ? (
-                          <button type="button" className="btn h-7" disabled={busy} onClick={() => setPending({ kind: "enable", operator: op })}>
-                            Enable
+                            <option key={r.value} value={r.value}>
+                              {r.value}
+                            </option>
+                          ))}
+                        </select>
+                      </td>
+                      <td className="py-1.5 pr-3">
+                        {op.disabled ? <span className="text-rose-700 dark:text-rose-400">disabled</span> : <span className="text-emerald-700 dark:text-emerald-400">enabled</span>}
+                      </td>
+                      <td className="py-1.5 pr-3 tabular-nums">{op.activeSessions}</td>
+                      <td className="py-1.5 pr-3">
+                        <RelativeTime value={op.lastActiveAt} empty="never" />
+                      </td>
+                      <td className="py-1.5 pr-3 tabular-nums">{op.activeTokens}</td>
+                      <td className="py-1.5">
+                        <div className="flex flex-wrap justify-end gap-1.5">
+                          {op.disabled ? (
+                            <button type="button" className="btn h-7" disabled={busy} onClick={() => setPending({ kind: "enable", operator: op })}>
+                              Enable
+                            </button>
+                          ) : (
+                            <button type="button" className="btn btn-danger h-7" disabled={busy} onClick={() => setPending({ kind: "disable", operator: op })}>
+                              Disable
+                            </button>
+                          )}
+                          <button type="button" className="btn h-7" disabled={busy} onClick={() => setPending({ kind: "reset", operator: op })}>
+                            Reset password
                           </button>
-                        ) : (
-                          <button type="button" className="btn btn-danger h-7" disabled={busy} onClick={() => setPending({ kind: "disable", operator: op })}>
-                            Disable
+                          <button type="button" className="btn h-7" disabled={busy || op.activeSessions === 0} onClick={() => setPending({ kind: "end", operator: op })}>
+                            End sessions
                           </button>
-                        )}
-                        <button type="button" className="btn h-7" disabled={busy} onClick={() => setPending({ kind: "reset", operator: op })}>
-                          Reset password
-                        </button>
-                        <button type="button" className="btn h-7" disabled={busy || op.activeSessions === 0} onClick={() => setPending({ kind: "end", operator: op })}>
-                          End sessions
-                        </button>
-                      </div>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+                        </div>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </DataState>
       </div>
       <ConfirmDialog
         open={pending !== null}
@@ -342,56 +337,48 @@ function AuditLog() {
           </select>
         </label>
       </div>
-      {q.isPending ? (
-        <p className="text-sm text-zinc-500" role="status">
-          Loading…
-        </p>
-      ) : q.isError ? (
-        <p role="alert" className="text-sm text-rose-700 dark:text-rose-400">
-          Could not load the audit log: {errorMessage(q.error)}
-        </p>
-      ) : rows.length === 0 ? (
-        <p className="text-sm text-zinc-500">No matching actions.</p>
-      ) : (
-        <div className="overflow-x-auto">
-          <table className="w-full text-left text-sm" data-testid="audit-table">
-            <thead className="text-xs text-zinc-500 dark:text-zinc-400">
-              <tr>
-                <th className="py-1 pr-3 font-medium">When</th>
-                <th className="py-1 pr-3 font-medium">Who</th>
-                <th className="py-1 pr-3 font-medium">What</th>
-                <th className="py-1 pr-3 font-medium">Result</th>
-                <th className="py-1 font-medium">Via</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((e) => {
-                const data = e.data as { result?: string; via?: string; code?: string };
-                const failed = data.result === "failed";
-                return (
-                  <tr key={e.id} data-testid="audit-row" data-result={data.result ?? ""} className="border-t border-zinc-100 align-top dark:border-zinc-800">
-                    <td className="whitespace-nowrap py-1.5 pr-3 text-xs">
-                      <AbsoluteTime value={e.at} />
-                    </td>
-                    <td className="py-1.5 pr-3">{e.actor ?? "—"}</td>
-                    <td className="py-1.5 pr-3 break-words">{e.message}</td>
-                    <td className={`py-1.5 pr-3 ${failed ? "text-rose-700 dark:text-rose-400" : "text-emerald-700 dark:text-emerald-400"}`}>
-                      {data.result ?? "—"}
-                      {data.code ? <span className="ml-1 font-mono text-xs">{data.code}</span> : null}
-                    </td>
-                    <td className="py-1.5 text-xs text-zinc-500">{data.via ?? "—"}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-          {q.hasNextPage ? (
-            <button type="button" className="btn mt-2" disabled={q.isFetchingNextPage} onClick={() => void q.fetchNextPage()}>
-              {q.isFetchingNextPage ? "Loading…" : "Older"}
-            </button>
-          ) : null}
-        </div>
-      )}
+      <DataState query={q} what="the audit log" loading="Loading…" empty="No matching actions." isEmpty={() => rows.length === 0}>
+        {() => (
+          <div className="overflow-x-auto">
+            <table className="w-full text-left text-sm" data-testid="audit-table">
+              <thead className="text-xs text-zinc-500 dark:text-zinc-400">
+                <tr>
+                  <th className="py-1 pr-3 font-medium">When</th>
+                  <th className="py-1 pr-3 font-medium">Who</th>
+                  <th className="py-1 pr-3 font-medium">What</th>
+                  <th className="py-1 pr-3 font-medium">Result</th>
+                  <th className="py-1 font-medium">Via</th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((e) => {
+                  const data = e.data as { result?: string; via?: string; code?: string };
+                  const failed = data.result === "failed";
+                  return (
+                    <tr key={e.id} data-testid="audit-row" data-result={data.result ?? ""} className="border-t border-zinc-100 align-top dark:border-zinc-800">
+                      <td className="whitespace-nowrap py-1.5 pr-3 text-xs">
+                        <AbsoluteTime value={e.at} />
+                      </td>
+                      <td className="py-1.5 pr-3">{e.actor ?? "—"}</td>
+                      <td className="py-1.5 pr-3 break-words">{e.message}</td>
+                      <td className={`py-1.5 pr-3 ${failed ? "text-rose-700 dark:text-rose-400" : "text-emerald-700 dark:text-emerald-400"}`}>
+                        {data.result ?? "—"}
+                        {data.code ? <span className="ml-1 font-mono text-xs">{data.code}</span> : null}
+                      </td>
+                      <td className="py-1.5 text-xs text-zinc-500">{data.via ?? "—"}</td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+            {q.hasNextPage ? (
+              <button type="button" className="btn mt-2" disabled={q.isFetchingNextPage} onClick={() => void q.fetchNextPage()}>
+                {q.isFetchingNextPage ? "Loading…" : "Older"}
+              </button>
+            ) : null}
+          </div>
+        )}
+      </DataState>
     </Section>
   );
 }

@@ -9,6 +9,7 @@ import { errorMessage, useTRPC } from "../providers";
 import { RelativeTime } from "../time";
 import { useRole } from "../use-role";
 import { useLiveUpdates } from "../use-live-updates";
+import { DataState } from "../page-state";
 
 const STATES = ["created", "retry", "active", "completed", "cancelled", "failed"] as const;
 
@@ -33,24 +34,15 @@ export function SystemView() {
           {healthQ.isFetching ? "Refreshing…" : "Refresh"}
         </button>
       </div>
-      {healthQ.isPending ? (
-        <p className="text-sm text-zinc-500" role="status">
-          Loading system health…
-        </p>
-      ) : healthQ.isError ? (
-        <div role="alert" className="text-sm">
-          <p className="text-rose-700 dark:text-rose-400">Could not load system health: {errorMessage(healthQ.error)}</p>
-          <button type="button" className="btn mt-2" onClick={() => void healthQ.refetch()}>
-            Retry
-          </button>
-        </div>
-      ) : (
-        <>
-          <Summary h={healthQ.data} />
-          <Workers h={healthQ.data} />
-          <Queues h={healthQ.data} />
-        </>
-      )}
+      <DataState query={healthQ} what="system health" retry>
+        {(health) => (
+          <>
+            <Summary h={health} />
+            <Workers h={health} />
+            <Queues h={health} />
+          </>
+        )}
+      </DataState>
       <FailedJobs jobs={failedQ.data} loading={failedQ.isPending} error={failedQ.error} />
     </div>
   );
