@@ -38,6 +38,9 @@ export const EVENT_NAMES = [
 
 export type EventName = (typeof EVENT_NAMES)[number];
 
+/** The events of a template sync run (the gateway page follows a run with them). */
+export const TEMPLATE_SYNC_EVENTS: EventName[] = EVENT_NAMES.filter((name) => name.startsWith("gateway.templates.sync."));
+
 /** Socket.IO server → client event names (SPEC §5). */
 export const SOCKET_EVENTS = {
   agentUpdated: "agent.updated",

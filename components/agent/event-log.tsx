@@ -3,7 +3,7 @@
 import { useMemo, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { formatAbsolute, formatClock, toDate } from "@/lib/time";
-import type { EventName } from "@/lib/events";
+import { TEMPLATE_SYNC_EVENTS, type EventName } from "@/lib/events";
 import type { EventsListInput, LifecycleEvent } from "@/lib/types";
 import { useTRPC } from "../providers";
 import { DataState } from "../page-state";
@@ -42,7 +42,7 @@ export const EVENT_GROUPS: { key: string; label: string; events: EventName[] | n
       "lifecycle.reconcile.skip_deleting",
     ],
   },
-  { key: "templates", label: "Templates", events: ["gateway.templates.sync.started", "gateway.templates.sync.succeeded", "gateway.templates.sync.failed"] },
+  { key: "templates", label: "Templates", events: TEMPLATE_SYNC_EVENTS },
   { key: "operator", label: "Operator actions", events: ["operator.action"] },
   {
     key: "errors",
