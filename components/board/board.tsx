@@ -17,6 +17,7 @@ import { AgentTable } from "./agent-table";
 import { toRows, useSelection } from "./rows";
 import { BulkProgress } from "./bulk-progress";
 import { DataState } from "../page-state";
+import { rooms } from "@/lib/events";
 
 /**
  * The board loads rows a page at a time (agents.page: filtered, searched and sorted by the server) as the operator
@@ -40,7 +41,7 @@ export function Board() {
   const pathname = usePathname();
   const searchParams = useSearchParams();
   const filters = useMemo(() => parseFilters(searchParams), [searchParams]);
-  const live = useLiveUpdates(["fleet"]);
+  const live = useLiveUpdates([rooms.fleet]);
 
   const pagesQuery = useMemo(() => pagesQueryOf(filters), [filters]);
   const countsInput = useMemo(() => {

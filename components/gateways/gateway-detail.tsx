@@ -22,7 +22,7 @@ import { GatewayForm } from "./gateway-form";
 import { GatewayStatusBadge } from "./gateway-status";
 import { PairingRequest } from "./pairing-request";
 import { latestSync, SyncProgress } from "./sync-progress";
-import { TEMPLATE_SYNC_EVENTS } from "@/lib/events";
+import { rooms, TEMPLATE_SYNC_EVENTS } from "@/lib/events";
 
 /** /gateways/[id]: connection, version, templates and sync history, actions, and the gateway's agents. */
 export function GatewayDetailView({ id }: { id: string }) {
@@ -30,7 +30,7 @@ export function GatewayDetailView({ id }: { id: string }) {
   const queryClient = useQueryClient();
   const router = useRouter();
   const { canAct, isAdmin } = useRole();
-  useLiveUpdates([`gateway:${id}`]);
+  useLiveUpdates([rooms.gateway(id)]);
 
   const [deleted, setDeleted] = useState(false);
   const gwQ = useQuery(trpc.gateways.get.queryOptions({ id }, { enabled: !deleted }));

@@ -13,13 +13,14 @@ import { AgentsByStatus } from "./agents-by-status";
 import { GatewayForm } from "./gateway-form";
 import { GatewayStatusBadge } from "./gateway-status";
 import { DataState } from "../page-state";
+import { rooms } from "@/lib/events";
 
 /** /gateways: every gateway with its connection state, version, template revision and agents. */
 export function GatewayList() {
   const trpc = useTRPC();
   const router = useRouter();
   const { isAdmin } = useRole();
-  useLiveUpdates(["fleet"]);
+  useLiveUpdates([rooms.fleet]);
   const q = useQuery(trpc.gateways.list.queryOptions());
   const [adding, setAdding] = useState(false);
   const [filter, setFilter] = useState("");

@@ -10,13 +10,14 @@ import { RelativeTime } from "../time";
 import { useRole } from "../use-role";
 import { useLiveUpdates } from "../use-live-updates";
 import { DataState } from "../page-state";
+import { rooms } from "@/lib/events";
 
 const STATES = ["created", "retry", "active", "completed", "cancelled", "failed"] as const;
 
 /** /system: queue workers, queue depth per state, reconcile lag and failed jobs with Retry. */
 export function SystemView() {
   const trpc = useTRPC();
-  useLiveUpdates(["fleet"]);
+  useLiveUpdates([rooms.fleet]);
   const healthQ = useQuery(trpc.system.health.queryOptions(undefined, { staleTime: 2_000 }));
   const failedQ = useQuery(trpc.system.failedJobs.queryOptions({ limit: 50 }));
   const h = healthQ.data;

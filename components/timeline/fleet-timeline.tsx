@@ -10,6 +10,7 @@ import { useLiveUpdates } from "../use-live-updates";
 import { useNow } from "../use-now";
 import { StateTimeline } from "./state-timeline";
 import { DataState } from "../page-state";
+import { rooms } from "@/lib/events";
 
 const WINDOWS = [
   { key: "15m", label: "15 min", ms: 15 * 60_000 },
@@ -27,7 +28,7 @@ export function FleetTimelineView() {
   const windowKey = (WINDOWS.find((w) => w.key === params.get("window"))?.key ?? "1h") as WindowKey;
   const gatewayId = params.get("gateway") || undefined;
   const [text, setText] = useState(params.get("q") ?? "");
-  useLiveUpdates(["fleet"]);
+  useLiveUpdates([rooms.fleet]);
   const now = useNow();
 
   const q = useQuery(trpc.fleet.timeline.queryOptions({ window: windowKey, gatewayId }, { placeholderData: (prev) => prev, staleTime: 60_000 }));
