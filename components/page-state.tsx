@@ -26,32 +26,72 @@ export function PageLoadError({ what, error, backHref, backLabel }: { what: stri
   );
 }
 
-/** A list in a section: its loading line, its error, its empty message, or the list itself. */
-export function ListState<T>({
+interface QueryState<T> {
+  isPending: boolean;
+  isError: boolean;
+  error: unknown;
+  data: T | undefined;
+  refetch?: () => unknown;
+}
+
+/**
+ * The one pending → error → empty → data chain of every list and panel: its loading line, its error (with Retry when
+ * `retry`), its empty message (when `empty` is given; a list is empty when it has no items, or as `isEmpty` says), or
+ * the data itself.
+ */
+export function DataState<T>({
   query,
   what,
+  loading,
   empty,
+  isEmpty,
+  retry = false,
+  padded = false,
   children,
 }: {
-  query: { isPending: boolean; isError: boolean; error: unknown; data: T[] | undefined };
+  query: QueryState<T>;
+  /** "agents", "the audit log": in "Loading agents…" and "Could not load agents: …". */
   what: string;
-  empty: ReactNode;
-  children(data: T[]): ReactNode;
+  /** Replaces the loading line's text. */
+  loading?: string;
+  /** A string is shown as the usual muted line; anything else as it is. */
+  empty?: ReactNode;
+  isEmpty?(data: T): boolean;
+  retry?: boolean;
+  /** Page-level (p-6) rather than in a section. */
+  padded?: boolean;
+  children(data: T): ReactNode;
 }) {
+  const pad = padded ? "p-6 " : "";
   if (query.isPending) {
     return (
-      <p className="text-sm text-zinc-500" role="status">
-        Loading {what}…
+      <p className={`${pad}text-sm text-zinc-500`} role="status">
+        {loading ?? `Loading ${what}…`}
       </p>
     );
   }
-  if (query.isError || !query.data) {
+  if (query.isError || query.data === undefined) {
+    const message = `Could not load ${what}: ${errorMessage(query.error)}`;
+    if (!retry || !query.refetch) {
+      return (
+        <p role="alert" className={`${pad}text-sm text-rose-700 dark:text-rose-400`}>
+          {message}
+        </p>
+      );
+    }
+    const refetch = query.refetch;
     return (
-      <p role="alert" className="text-sm text-rose-700 dark:text-rose-400">
-        Could not load {what}: {errorMessage(query.error)}
-      </p>
+      <div className={`${pad}text-sm`} role="alert">
+        <p className="text-rose-700 dark:text-rose-400">{message}</p>
+        <button type="button" className="btn mt-2" onClick={() => void refetch()}>
+          Retry
+        </button>
+      </div>
     );
   }
-  if (query.data.length === 0) return <p className="text-sm text-zinc-500">{empty}</p>;
-  return <>{children(query.data)}</>;
+  const data = query.data;
+  if (empty !== undefined && (isEmpty ? isEmpty(data) : Array.isArray(data) && data.length === 0)) {
+    return typeof empty === "string" ? <p className={`${pad}text-sm text-zinc-500`}>{empty}</p> : <>{empty}</>;
+  }
+  return <>{children(data)}</>;
 }

@@ -5,10 +5,9 @@
 // Wire form: `{ refs, rows }`. Each row is a tuple in ROW_FIELDS order; gateway and board ids are indexes into `refs`
 // (a page holds a few gateways and boards, so a row pays a digit instead of a 38-byte uuid); kind and status are
 // indexes into their lists; times are epoch milliseconds. About 110–170 bytes per agent as JSON.
-import { AGENT_STATUSES, type AgentStatus } from "./status";
+import { AGENT_KINDS, AGENT_STATUSES, type AgentKind, type AgentStatus } from "./contract/enums";
 
-export const AGENT_KINDS = ["gateway_main", "board_lead", "board_worker"] as const;
-export type AgentKind = (typeof AGENT_KINDS)[number];
+export { AGENT_KINDS, type AgentKind };
 
 /** Errors on the board are a one-line summary; the agent page shows the whole text. */
 export const ROW_ERROR_CHARS = 120;
@@ -106,10 +105,11 @@ export function decodeRows(raw: unknown): AgentRow[] {
   const { refs, rows } = raw;
   const out: AgentRow[] = [];
   for (const t of rows) {
+    if (!Array.isArray(t)) continue;
     const kind = AGENT_KINDS[t[2]];
     const status = AGENT_STATUSES[t[3]];
     const gatewayId = refs[t[5]];
-    if (!Array.isArray(t) || t.length !== 17 || !kind || !status || !gatewayId) continue;
+    if (t.length !== 17 || !kind || !status || !gatewayId) continue;
     out.push({
       id: t[0],
       name: t[1],

@@ -1,70 +1,9 @@
-// Pure helpers over agent views: socket payload revival, list filters, error classification, grouping order.
-import { isAgentKind, isAgentStatus, KIND_ORDER, type AgentKind, type AgentStatus } from "./status";
+// Pure helpers over agent views: error classification, template staleness, grouping order, the board row of a view.
+// Board filters in the URL: lib/board-filters.ts; which cached lists a pushed agent or event belongs to: lib/list-match.ts.
+import { KIND_ORDER } from "./status";
 import { toDate } from "./time";
-import type { Agent, AgentListInput, EventsListInput, LifecycleEvent } from "./types";
+import type { Agent } from "./types";
 import { clipError, type AgentRow } from "./agent-row";
-import { BOARD_SORTS, type BoardSort, type SortDir } from "./board-query";
-import type { PagesQuery } from "./board-cache";
-
-const AGENT_DATE_FIELDS = ["lastSeenAt", "lastWakeSentAt", "checkinDeadlineAt", "cycleStartedAt", "lastRejectedAt", "createdAt", "updatedAt"] as const;
-const EVENT_DATE_FIELDS = ["at", "deadlineAt"] as const;
-
-function revive<T>(raw: unknown, fields: readonly string[]): T {
-  const obj = { ...(raw as Record<string, unknown>) };
-  for (const f of fields) {
-    if (f in obj) obj[f] = toDate(obj[f] as string | null);
-  }
-  return obj as T;
-}
-
-/** Socket.IO payloads are plain JSON: dates arrive as ISO strings, the tRPC cache holds Dates (superjson). */
-export function reviveAgent(raw: unknown): Agent {
-  return revive<Agent>(raw, AGENT_DATE_FIELDS);
-}
-
-export function reviveEvent(raw: unknown): LifecycleEvent {
-  const e = revive<LifecycleEvent>(raw, EVENT_DATE_FIELDS);
-  return { ...e, id: String(e.id) };
-}
-
-export function isAgentPayload(raw: unknown): raw is { id: string } {
-  return typeof raw === "object" && raw !== null && typeof (raw as { id?: unknown }).id === "string" && "status" in raw;
-}
-
-export function isEventPayload(raw: unknown): raw is { id: string | number; event: string } {
-  return typeof raw === "object" && raw !== null && "id" in raw && typeof (raw as { event?: unknown }).event === "string";
-}
-
-function time(d: Date | string | null | undefined): number {
-  return toDate(d)?.getTime() ?? 0;
-}
-
-/** True when `incoming` is at least as new as `current` (guards against out-of-order pushes). */
-export function isNewer(incoming: Agent, current: Agent | undefined): boolean {
-  if (!current) return true;
-  return time(incoming.updatedAt) >= time(current.updatedAt);
-}
-
-/** Whether an agent belongs in the result of `agents.list` with this input (mirrors the server's where clause). */
-export function matchesListInput(agent: Agent, input: AgentListInput | undefined): boolean {
-  if (!input) return true;
-  if (input.status?.length && !input.status.includes(agent.status)) return false;
-  if (input.gatewayId && agent.gatewayId !== input.gatewayId) return false;
-  if (input.boardId && agent.boardId !== input.boardId) return false;
-  if (input.kind?.length && !input.kind.includes(agent.kind)) return false;
-  if (input.q && !agent.name.toLowerCase().includes(input.q.trim().toLowerCase())) return false;
-  return true;
-}
-
-export function matchesEventsInput(event: LifecycleEvent, input: EventsListInput | undefined): boolean {
-  if (!input) return true;
-  if (input.agentId && event.agentId !== input.agentId) return false;
-  if (input.gatewayId && event.gatewayId !== input.gatewayId) return false;
-  if (input.boardId && event.boardId !== input.boardId) return false;
-  if (input.events?.length && !input.events.includes(event.event)) return false;
-  if (input.before) return false; // an older page: new events never belong there
-  return true;
-}
 
 export type ErrorKind = "gateway_unreachable" | "no_checkin" | "heartbeat_lost" | "error";
 
@@ -163,63 +102,3 @@ export function rowOfAgent(a: Agent): AgentRow {
   };
 }
 
-// ---- board filters and sort, kept in the URL ---------------------------------------------------------------------
-
-export interface BoardFilters {
-  status: AgentStatus[];
-  gateway: string | null;
-  board: string | null;
-  kind: AgentKind | null;
-  q: string;
-  sort: BoardSort;
-  dir: SortDir;
-}
-
-export const EMPTY_FILTERS: BoardFilters = { status: [], gateway: null, board: null, kind: null, q: "", sort: "group", dir: "asc" };
-
-export function parseFilters(params: URLSearchParams | { get(name: string): string | null }): BoardFilters {
-  const status = (params.get("status") ?? "")
-    .split(",")
-    .map((s) => s.trim())
-    .filter(isAgentStatus);
-  const kind = params.get("kind");
-  const sort = params.get("sort");
-  return {
-    status: [...new Set(status)],
-    gateway: params.get("gateway") || null,
-    board: params.get("board") || null,
-    kind: kind && isAgentKind(kind) ? kind : null,
-    q: params.get("q") ?? "",
-    sort: BOARD_SORTS.includes(sort as BoardSort) ? (sort as BoardSort) : "group",
-    dir: params.get("dir") === "desc" ? "desc" : "asc",
-  };
-}
-
-export function filtersToQuery(f: BoardFilters): string {
-  const p = new URLSearchParams();
-  if (f.status.length) p.set("status", f.status.join(","));
-  if (f.gateway) p.set("gateway", f.gateway);
-  if (f.board) p.set("board", f.board);
-  if (f.kind) p.set("kind", f.kind);
-  if (f.q.trim()) p.set("q", f.q.trim());
-  if (f.sort !== "group") p.set("sort", f.sort);
-  if (f.dir !== "asc") p.set("dir", f.dir);
-  const s = p.toString();
-  return s ? `?${s}` : "";
-}
-
-/** Filters narrow the board; the sort only orders it. */
-export function hasFilters(f: BoardFilters): boolean {
-  return f.status.length > 0 || !!f.gateway || !!f.board || !!f.kind || f.q.trim() !== "";
-}
-
-/** What the board asks the server for (agents.page and, without status, agents.counts). */
-export function pagesQueryOf(f: BoardFilters): PagesQuery {
-  const q: PagesQuery = { sort: f.sort, dir: f.dir };
-  if (f.status.length) q.status = [...f.status].sort();
-  if (f.gateway) q.gatewayId = f.gateway;
-  if (f.board) q.boardId = f.board;
-  if (f.kind) q.kind = [f.kind];
-  if (f.q.trim()) q.q = f.q.trim();
-  return q;
-}

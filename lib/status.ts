@@ -1,9 +1,9 @@
 // One colour per status and per wake outcome, used everywhere (pills, strip, timeline bars).
 // Class names are written out in full so that Tailwind finds them.
 import type { Agent, WakeAttempt } from "./types";
+import { AGENT_KINDS, AGENT_STATUSES, WAKE_OUTCOMES, type AgentKind, type AgentStatus, type WakeOutcome } from "./contract/enums";
 
-export const AGENT_STATUSES = ["provisioning", "updating", "waking", "online", "offline", "deleting"] as const;
-export type AgentStatus = (typeof AGENT_STATUSES)[number];
+export { AGENT_KINDS, AGENT_STATUSES, WAKE_OUTCOMES, type AgentKind, type AgentStatus, type WakeOutcome };
 
 // Compile-time check that this list matches the server's status type exactly.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -75,8 +75,6 @@ export function statusStyle(s: string): StatusStyle {
   return isAgentStatus(s) ? STATUS_STYLES[s] : STATUS_STYLES.deleting;
 }
 
-export const WAKE_OUTCOMES = ["pending", "checked_in", "expired", "rpc_failed", "superseded"] as const;
-export type WakeOutcome = (typeof WAKE_OUTCOMES)[number];
 const outcomesMatch: Same<WakeOutcome, WakeAttempt["outcome"]> = true;
 void outcomesMatch;
 
@@ -112,8 +110,6 @@ export function outcomeStyle(o: string) {
   return (OUTCOME_STYLES as Record<string, (typeof OUTCOME_STYLES)[WakeOutcome]>)[o] ?? OUTCOME_STYLES.superseded;
 }
 
-export const AGENT_KINDS = ["gateway_main", "board_lead", "board_worker"] as const;
-export type AgentKind = (typeof AGENT_KINDS)[number];
 const kindsMatch: Same<AgentKind, Agent["kind"]> = true;
 void kindsMatch;
 

@@ -6,6 +6,8 @@
 import { createTRPCClient, httpLink, TRPCClientError } from "@trpc/client";
 import superjson from "superjson";
 import { decodeRows } from "../lib/agent-row";
+import { rooms as roomNames, SOCKET_COMMANDS, SOCKET_EVENTS } from "../lib/events";
+import { decodePush } from "../lib/push";
 import { io } from "socket.io-client";
 import type { AppRouter } from "../server/trpc/root";
 import { readFile } from "node:fs/promises";
@@ -314,7 +316,7 @@ async function followOperations(client: Client, ids: string[], out: (s: string) 
 }
 
 interface PushedEvent {
-  at: string | Date;
+  at: Date;
   event: string;
   message: string;
   agentId?: string | null;
@@ -333,10 +335,10 @@ async function watch(url: string, token: string, args: Args, client: Client, jso
     const v = flag(args, flagName);
     if (v) {
       if (!isUuid(v)) throw new UsageError(`not a ${flagName} id: ${v}`);
-      rooms.push(`${room}:${v}`);
+      rooms.push(roomNames[room](v));
     }
   }
-  if (rooms.length === 0) rooms.push("fleet");
+  if (rooms.length === 0) rooms.push(roomNames.fleet);
   const only = flag(args, "events")?.split(",").filter(Boolean);
   const names = new Map((await client.agents.list.query({})).map((a) => [a.id, a.name]));
 
@@ -348,7 +350,7 @@ async function watch(url: string, token: string, args: Args, client: Client, jso
     };
     process.on("SIGINT", () => stop(0));
     socket.on("connect", async () => {
-      const ack = (await socket.emitWithAck("subscribe", { rooms })) as { ok: boolean; error?: string };
+      const ack = (await socket.emitWithAck(SOCKET_COMMANDS.subscribe, { rooms })) as { ok: boolean; error?: string };
       if (!ack.ok) {
         process.stderr.write(`subscribe failed: ${ack.error}\n`);
         return stop(1);
@@ -366,7 +368,9 @@ async function watch(url: string, token: string, args: Args, client: Client, jso
       process.stderr.write("the token stopped working (revoked, expired or its operator disabled)\n");
       stop(1);
     });
-    socket.on("lifecycle.event", (e: PushedEvent) => {
+    socket.on(SOCKET_EVENTS.lifecycleEvent, (payload: unknown) => {
+      const e = decodePush<PushedEvent>(payload);
+      if (!e) return;
       if (only && !only.some((o) => e.event === o || e.event.startsWith(`${o}.`))) return;
       if (json) return void process.stdout.write(`${JSON.stringify(e)}\n`);
       const at = new Date(e.at).toISOString().slice(11, 23);
@@ -374,7 +378,7 @@ async function watch(url: string, token: string, args: Args, client: Client, jso
       const colour = /failed|max_attempts|heartbeat_lost|rejected/.test(e.event) ? 31 : /succeeded|heartbeat$|checked_in/.test(e.event) ? 32 : 0;
       process.stdout.write(`${at}  ${paint(colour, e.event.padEnd(42))} ${who.padEnd(20)} ${e.message}\n`);
     });
-    socket.on("agent.updated", (payload: unknown) => {
+    socket.on(SOCKET_EVENTS.agentUpdated, (payload: unknown) => {
       for (const a of decodeRows(payload)) names.set(a.id, a.name);
     });
   });

@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import { createPrisma, type Prisma } from "../server/db/prisma";
 import { applyMigrations } from "../server/db/migrate";
 import { TEMPLATE_REVISION } from "../server/templates/render";
+import type { AgentKind } from "../lib/contract/enums";
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -74,7 +75,7 @@ async function main(): Promise<void> {
     const agents: Prisma.AgentCreateManyInput[] = [];
     const events: { at: Date; event: string; agentId: string; gatewayId: string; boardId: string | null; generation: number; message: string; data: object }[] = [];
     let seq = 0;
-    const make = (gatewayId: string, boardId: string | null, kind: "gateway_main" | "board_lead" | "board_worker", name: string, unreachable: boolean) => {
+    const make = (gatewayId: string, boardId: string | null, kind: AgentKind, name: string, unreachable: boolean) => {
       const id = randomUUID();
       const r = (seq * 2654435761) % 1000 / 1000; // deterministic spread
       seq += 1;

@@ -18,13 +18,14 @@ import { errorMessage, useTRPC } from "../providers";
 import { StatusPill } from "../status-pill";
 import { AbsoluteTime, Countdown, RelativeTime } from "../time";
 import { forgetAgent, useLiveUpdates } from "../use-live-updates";
+import { rooms } from "@/lib/events";
 
 type Action = "reprovision" | "wake" | "rotate" | "delete";
 
 export function AgentDetailView({ id }: { id: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  useLiveUpdates([`agent:${id}`]);
+  useLiveUpdates([rooms.agent(id)]);
 
   const [deleted, setDeleted] = useState<string | null>(null);
   const getQ = useQuery(trpc.agents.get.queryOptions({ id }, { enabled: !deleted }));

@@ -3,9 +3,10 @@
 import { useMemo, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { formatAbsolute, formatClock, toDate } from "@/lib/time";
-import type { EventName } from "@/server/events/names";
+import { TEMPLATE_SYNC_EVENTS, type EventName } from "@/lib/events";
 import type { EventsListInput, LifecycleEvent } from "@/lib/types";
-import { errorMessage, useTRPC } from "../providers";
+import { useTRPC } from "../providers";
+import { DataState } from "../page-state";
 
 
 /** Named groups of §2 events for the filter. */
@@ -41,7 +42,7 @@ export const EVENT_GROUPS: { key: string; label: string; events: EventName[] | n
       "lifecycle.reconcile.skip_deleting",
     ],
   },
-  { key: "templates", label: "Templates", events: ["gateway.templates.sync.started", "gateway.templates.sync.succeeded", "gateway.templates.sync.failed"] },
+  { key: "templates", label: "Templates", events: TEMPLATE_SYNC_EVENTS },
   { key: "operator", label: "Operator actions", events: ["operator.action"] },
   {
     key: "errors",
@@ -104,22 +105,17 @@ export function EventLog({ agentId, gatewayId, title = "Event log" }: { agentId?
           <input type="search" className="input w-48" placeholder="Filter messages…" aria-label="Filter event messages" value={text} onChange={(e) => setText(e.target.value)} />
         </div>
       </div>
-      {q.isPending ? (
-        <p className="text-sm text-zinc-500" role="status">
-          Loading events…
-        </p>
-      ) : q.isError ? (
-        <div className="text-sm" role="alert">
-          <p className="text-rose-700 dark:text-rose-400">Could not load events: {errorMessage(q.error)}</p>
-          <button type="button" className="btn mt-2" onClick={() => void q.refetch()}>
-            Retry
-          </button>
-        </div>
-      ) : shown.length === 0 ? (
-        <p className="text-sm text-zinc-500">{q.data.length === 0 ? (group === "all" ? "No events yet." : "No events of this type.") : "No events match this text."}</p>
-      ) : (
-        <EventList events={shown} />
-      )}
+      <DataState
+        query={q}
+        what="events"
+        retry
+        empty={q.data?.length === 0 ? (group === "all" ? "No events yet." : "No events of this type.") : "No events match this text."}
+        isEmpty={() => shown.length === 0}
+      >
+        {() => (
+          <EventList events={shown} />
+        )}
+      </DataState>
       {q.data && q.data.length >= PAGE_SIZES[size] && size < PAGE_SIZES.length - 1 ? (
         <button type="button" className="btn mt-3" onClick={() => setSize((s) => s + 1)}>
           Show more (up to {PAGE_SIZES[size + 1]})

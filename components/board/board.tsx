@@ -4,7 +4,7 @@ import Link from "next/link";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useInfiniteQuery, useMutation, useQuery } from "@tanstack/react-query";
-import { EMPTY_FILTERS, filtersToQuery, hasFilters, pagesQueryOf, parseFilters, type BoardFilters } from "@/lib/agents";
+import { EMPTY_FILTERS, filtersToQuery, hasFilters, pagesQueryOf, parseFilters, type BoardFilters } from "@/lib/board-filters";
 import { decodeRows } from "@/lib/agent-row";
 import { flattenPages, pageOf, type PagesQuery, type RowPage } from "@/lib/board-cache";
 import { PAGE_LIMIT_DEFAULT, type BoardSort } from "@/lib/board-query";
@@ -16,6 +16,8 @@ import { useRole } from "../use-role";
 import { AgentTable } from "./agent-table";
 import { toRows, useSelection } from "./rows";
 import { BulkProgress } from "./bulk-progress";
+import { DataState } from "../page-state";
+import { rooms } from "@/lib/events";
 
 /**
  * The board loads rows a page at a time (agents.page: filtered, searched and sorted by the server) as the operator
@@ -39,7 +41,7 @@ export function Board() {
   const pathname = usePathname();
   const searchParams = useSearchParams();
   const filters = useMemo(() => parseFilters(searchParams), [searchParams]);
-  const live = useLiveUpdates(["fleet"]);
+  const live = useLiveUpdates([rooms.fleet]);
 
   const pagesQuery = useMemo(() => pagesQueryOf(filters), [filters]);
   const countsInput = useMemo(() => {
@@ -309,52 +311,41 @@ export function Board() {
         ) : null}
       </div>
 
-      {pagesQ.isPending ? (
-        <p className="p-6 text-sm text-zinc-500" role="status">
-          Loading agents…
-        </p>
-      ) : pagesQ.isError ? (
-        <div className="p-6 text-sm" role="alert">
-          <p className="text-rose-700 dark:text-rose-300">Could not load agents: {errorMessage(pagesQ.error)}</p>
-          <button type="button" className="btn mt-2" onClick={() => void pagesQ.refetch()}>
-            Retry
-          </button>
-        </div>
-      ) : loaded.length === 0 && !hasFilters(filters) && fleetQ.data && total === 0 ? (
-        <div className="p-6 text-sm text-zinc-600 dark:text-zinc-400" data-testid="empty-board">
-          <p className="font-medium text-zinc-900 dark:text-zinc-100">No agents yet.</p>
-          <p className="mt-1">
-            Agents are created with their gateway: <Link href="/gateways" className="text-sky-700 underline dark:text-sky-400">add a gateway</Link>{" "}
-            and its main agent starts its first cycle at once. An empty database gets a demo simulator fleet on start unless{" "}
-            <code>MC_DEMO=0</code>.
-          </p>
-        </div>
-      ) : loaded.length === 0 ? (
-        <div className="p-6 text-sm text-zinc-500" data-testid="no-matches">
-          <p>No agents match these filters.</p>
-          <button
-            type="button"
-            className="btn mt-2"
-            onClick={clearFilters}
-          >
-            Clear filters
-          </button>
-        </div>
-      ) : (
-        <AgentTable
-          rows={rows}
-          selected={selected}
-          onToggle={toggle}
-          onToggleMany={toggleMany}
-          allSelected={allSelected}
-          someSelected={selectedShown.length > 0}
-          onToggleAll={toggleAll}
-          onFilterGateway={onFilterGateway}
-          onFilterBoard={onFilterBoard}
-          sort={{ sort: filters.sort, dir: filters.dir, onSort }}
-          more={more}
-        />
-      )}
+      <DataState query={pagesQ} what="agents" retry padded>
+        {() =>
+          loaded.length === 0 && !hasFilters(filters) && fleetQ.data && total === 0 ? (
+            <div className="p-6 text-sm text-zinc-600 dark:text-zinc-400" data-testid="empty-board">
+              <p className="font-medium text-zinc-900 dark:text-zinc-100">No agents yet.</p>
+              <p className="mt-1">
+                Agents are created with their gateway: <Link href="/gateways" className="text-sky-700 underline dark:text-sky-400">add a gateway</Link>{" "}
+                and its main agent starts its first cycle at once. An empty database gets a demo simulator fleet on start unless{" "}
+                <code>MC_DEMO=0</code>.
+              </p>
+            </div>
+          ) : loaded.length === 0 ? (
+            <div className="p-6 text-sm text-zinc-500" data-testid="no-matches">
+              <p>No agents match these filters.</p>
+              <button type="button" className="btn mt-2" onClick={clearFilters}>
+                Clear filters
+              </button>
+            </div>
+          ) : (
+            <AgentTable
+              rows={rows}
+              selected={selected}
+              onToggle={toggle}
+              onToggleMany={toggleMany}
+              allSelected={allSelected}
+              someSelected={selectedShown.length > 0}
+              onToggleAll={toggleAll}
+              onFilterGateway={onFilterGateway}
+              onFilterBoard={onFilterBoard}
+              sort={{ sort: filters.sort, dir: filters.dir, onSort }}
+              more={more}
+            />
+          )
+        }
+      </DataState>
 
       <ConfirmDialog
         open={confirming}

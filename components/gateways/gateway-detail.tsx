@@ -22,8 +22,7 @@ import { GatewayForm } from "./gateway-form";
 import { GatewayStatusBadge } from "./gateway-status";
 import { PairingRequest } from "./pairing-request";
 import { latestSync, SyncProgress } from "./sync-progress";
-
-const SYNC_EVENTS = ["gateway.templates.sync.started", "gateway.templates.sync.succeeded", "gateway.templates.sync.failed"] as const;
+import { rooms, TEMPLATE_SYNC_EVENTS } from "@/lib/events";
 
 /** /gateways/[id]: connection, version, templates and sync history, actions, and the gateway's agents. */
 export function GatewayDetailView({ id }: { id: string }) {
@@ -31,13 +30,13 @@ export function GatewayDetailView({ id }: { id: string }) {
   const queryClient = useQueryClient();
   const router = useRouter();
   const { canAct, isAdmin } = useRole();
-  useLiveUpdates([`gateway:${id}`]);
+  useLiveUpdates([rooms.gateway(id)]);
 
   const [deleted, setDeleted] = useState(false);
   const gwQ = useQuery(trpc.gateways.get.queryOptions({ id }, { enabled: !deleted }));
   const agentsQ = useQuery(trpc.agents.list.queryOptions({ gatewayId: id, limit: 20_000 }, { enabled: !deleted }));
   const runsQ = useQuery(trpc.gateways.syncRuns.queryOptions({ id, limit: 10 }, { enabled: !deleted }));
-  const syncEventsQ = useQuery(trpc.events.list.queryOptions({ gatewayId: id, events: [...SYNC_EVENTS], limit: 1000 }, { enabled: !deleted }));
+  const syncEventsQ = useQuery(trpc.events.list.queryOptions({ gatewayId: id, events: TEMPLATE_SYNC_EVENTS, limit: 1000 }, { enabled: !deleted }));
 
   const [editing, setEditing] = useState(false);
   const [confirm, setConfirm] = useState<"sync" | "delete" | null>(null);

@@ -3,9 +3,9 @@
 import { useState, type FormEvent, type ReactNode } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import type { GatewayDetail } from "@/lib/types";
+import type { GatewayDriver as Driver } from "@/lib/contract/enums";
+import { LIMITS, type GatewayInput, type GatewayUpdateInput } from "@/lib/contract/schemas";
 import { errorMessage, useTRPC } from "../providers";
-
-type Driver = "simulator" | "http" | "openclaw";
 
 const DRIVER_HELP: Record<Driver, string> = {
   simulator: "Built-in simulated runtime for demos and load tests. No URL or token.",
@@ -54,7 +54,7 @@ export function GatewayForm({ gateway, onDone, onCancel }: Props) {
   function submit(e: FormEvent) {
     e.preventDefault();
     setError(null);
-    const common = {
+    const common: Omit<GatewayInput, "driver"> & Omit<GatewayUpdateInput, "id"> = {
       name: name.trim(),
       workspaceRoot: workspaceRoot.trim() || undefined,
       allowInsecureTls: driver === "simulator" ? undefined : allowInsecureTls,
@@ -83,7 +83,7 @@ export function GatewayForm({ gateway, onDone, onCancel }: Props) {
       </h2>
       <div className="grid gap-3 sm:grid-cols-2">
         <Field label="Name" htmlFor="gw-name">
-          <input id="gw-name" className="input w-full" required maxLength={80} value={name} onChange={(e) => setName(e.target.value)} autoFocus />
+          <input id="gw-name" className="input w-full" required maxLength={LIMITS.name} value={name} onChange={(e) => setName(e.target.value)} autoFocus />
         </Field>
         <Field label="Driver" htmlFor="gw-driver" help={DRIVER_HELP[driver]}>
           <select id="gw-driver" className="input w-full" value={driver} disabled={editing} onChange={(e) => setDriver(e.target.value as Driver)}>
@@ -139,10 +139,10 @@ export function GatewayForm({ gateway, onDone, onCancel }: Props) {
         </Field>
         <div className="grid grid-cols-2 gap-3">
           <Field label="Check-in deadline (s)" htmlFor="gw-deadline" help="Empty: server default">
-            <input id="gw-deadline" className="input w-full" type="number" min={1} max={3600} value={deadline} onChange={(e) => setDeadline(e.target.value)} />
+            <input id="gw-deadline" className="input w-full" type="number" min={LIMITS.checkinDeadlineSeconds.min} max={LIMITS.checkinDeadlineSeconds.max} value={deadline} onChange={(e) => setDeadline(e.target.value)} />
           </Field>
           <Field label="Max wake attempts" htmlFor="gw-attempts" help="Empty: server default">
-            <input id="gw-attempts" className="input w-full" type="number" min={1} max={20} value={maxAttempts} onChange={(e) => setMaxAttempts(e.target.value)} />
+            <input id="gw-attempts" className="input w-full" type="number" min={LIMITS.maxWakeAttempts.min} max={LIMITS.maxWakeAttempts.max} value={maxAttempts} onChange={(e) => setMaxAttempts(e.target.value)} />
           </Field>
         </div>
         {driver !== "simulator" ? (

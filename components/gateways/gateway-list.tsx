@@ -5,20 +5,22 @@ import { useRouter } from "next/navigation";
 import { useMemo, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { shortRevision } from "@/lib/agents";
-import { errorMessage, useTRPC } from "../providers";
+import { useTRPC } from "../providers";
 import { RelativeTime } from "../time";
 import { useRole } from "../use-role";
 import { useLiveUpdates } from "../use-live-updates";
 import { AgentsByStatus } from "./agents-by-status";
 import { GatewayForm } from "./gateway-form";
 import { GatewayStatusBadge } from "./gateway-status";
+import { DataState } from "../page-state";
+import { rooms } from "@/lib/events";
 
 /** /gateways: every gateway with its connection state, version, template revision and agents. */
 export function GatewayList() {
   const trpc = useTRPC();
   const router = useRouter();
   const { isAdmin } = useRole();
-  useLiveUpdates(["fleet"]);
+  useLiveUpdates([rooms.fleet]);
   const q = useQuery(trpc.gateways.list.queryOptions());
   const [adding, setAdding] = useState(false);
   const [filter, setFilter] = useState("");
@@ -49,89 +51,85 @@ export function GatewayList() {
 
       {adding ? <GatewayForm onCancel={() => setAdding(false)} onDone={(g) => router.push(`/gateways/${g.id}`)} /> : null}
 
-      {q.isPending ? (
-        <p className="text-sm text-zinc-500" role="status">
-          Loading gateways…
-        </p>
-      ) : q.isError ? (
-        <div role="alert" className="text-sm">
-          <p className="text-rose-700 dark:text-rose-400">Could not load gateways: {errorMessage(q.error)}</p>
-          <button type="button" className="btn mt-2" onClick={() => void q.refetch()}>
-            Retry
-          </button>
-        </div>
-      ) : q.data.length === 0 ? (
-        <div className="card p-6 text-sm text-zinc-600 dark:text-zinc-400" data-testid="gateways-empty">
-          <p className="font-medium text-zinc-900 dark:text-zinc-100">No gateways yet.</p>
-          <p className="mt-1">
-            {isAdmin
-              ? "Add one with “Add gateway”: pick a driver (http, openclaw or the built-in simulator), its URL and token. Its main agent is provisioned at once."
-              : "An admin adds gateways; ask one to connect your runtime."}
-          </p>
-        </div>
-      ) : (
-        <div className="card overflow-x-auto">
-          <table className="w-full min-w-[60rem] text-left text-sm" data-testid="gateway-table">
-            <caption className="sr-only">Gateways</caption>
-            <thead className="border-b border-zinc-200 text-xs text-zinc-500 dark:border-zinc-800 dark:text-zinc-400">
-              <tr>
-                <th className="px-3 py-2 font-medium">Name</th>
-                <th className="px-3 py-2 font-medium">Connection</th>
-                <th className="px-3 py-2 font-medium">Version</th>
-                <th className="px-3 py-2 font-medium">Templates</th>
-                <th className="px-3 py-2 font-medium">Agents</th>
-                <th className="px-3 py-2 font-medium">Last contact</th>
-                <th className="px-3 py-2 font-medium">Last error</th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((g) => {
-                const stale = g.templateRevision !== g.currentTemplateRevision;
-                return (
-                  <tr key={g.id} data-testid="gateway-row" data-gateway-name={g.name} data-status={g.status} className="border-b border-zinc-100 last:border-0 dark:border-zinc-800/70">
-                    <td className="px-3 py-2">
-                      <Link href={`/gateways/${g.id}`} className="font-medium text-sky-700 hover:underline dark:text-sky-400">
-                        {g.name}
-                      </Link>
-                      <div className="text-xs text-zinc-500">
-                        {g.driver}
-                        {g.url ? <span className="ml-1 break-all font-mono">{g.url}</span> : null}
-                      </div>
-                    </td>
-                    <td className="px-3 py-2">
-                      <GatewayStatusBadge status={g.status} />
-                    </td>
-                    <td className="px-3 py-2 font-mono text-xs">{g.runtimeVersion ?? "—"}</td>
-                    <td className="px-3 py-2">
-                      <span className="font-mono text-xs" title={g.templateRevision ?? "never synced"}>
-                        {shortRevision(g.templateRevision)}
-                      </span>
-                      {stale ? (
-                        <span
-                          className="ml-1.5 rounded bg-amber-100 px-1 text-[10px] font-semibold uppercase text-amber-800 dark:bg-amber-950 dark:text-amber-300"
-                          title={`Current revision is ${g.currentTemplateRevision}: Sync templates`}
-                        >
-                          stale
+      <DataState
+        query={q}
+        what="gateways"
+        retry
+        empty={
+          <div className="card p-6 text-sm text-zinc-600 dark:text-zinc-400" data-testid="gateways-empty">
+            <p className="font-medium text-zinc-900 dark:text-zinc-100">No gateways yet.</p>
+            <p className="mt-1">
+              {isAdmin
+                ? "Add one with “Add gateway”: pick a driver (http, openclaw or the built-in simulator), its URL and token. Its main agent is provisioned at once."
+                : "An admin adds gateways; ask one to connect your runtime."}
+            </p>
+          </div>
+        }
+      >
+        {() => (
+          <div className="card overflow-x-auto">
+            <table className="w-full min-w-[60rem] text-left text-sm" data-testid="gateway-table">
+              <caption className="sr-only">Gateways</caption>
+              <thead className="border-b border-zinc-200 text-xs text-zinc-500 dark:border-zinc-800 dark:text-zinc-400">
+                <tr>
+                  <th className="px-3 py-2 font-medium">Name</th>
+                  <th className="px-3 py-2 font-medium">Connection</th>
+                  <th className="px-3 py-2 font-medium">Version</th>
+                  <th className="px-3 py-2 font-medium">Templates</th>
+                  <th className="px-3 py-2 font-medium">Agents</th>
+                  <th className="px-3 py-2 font-medium">Last contact</th>
+                  <th className="px-3 py-2 font-medium">Last error</th>
+                </tr>
+              </thead>
+              <tbody>
+                {shown.map((g) => {
+                  const stale = g.templateRevision !== g.currentTemplateRevision;
+                  return (
+                    <tr key={g.id} data-testid="gateway-row" data-gateway-name={g.name} data-status={g.status} className="border-b border-zinc-100 last:border-0 dark:border-zinc-800/70">
+                      <td className="px-3 py-2">
+                        <Link href={`/gateways/${g.id}`} className="font-medium text-sky-700 hover:underline dark:text-sky-400">
+                          {g.name}
+                        </Link>
+                        <div className="text-xs text-zinc-500">
+                          {g.driver}
+                          {g.url ? <span className="ml-1 break-all font-mono">{g.url}</span> : null}
+                        </div>
+                      </td>
+                      <td className="px-3 py-2">
+                        <GatewayStatusBadge status={g.status} />
+                      </td>
+                      <td className="px-3 py-2 font-mono text-xs">{g.runtimeVersion ?? "—"}</td>
+                      <td className="px-3 py-2">
+                        <span className="font-mono text-xs" title={g.templateRevision ?? "never synced"}>
+                          {shortRevision(g.templateRevision)}
                         </span>
-                      ) : null}
-                    </td>
-                    <td className="px-3 py-2">
-                      <AgentsByStatus counts={g.agentsByStatus} />
-                    </td>
-                    <td className="px-3 py-2 text-xs">
-                      <RelativeTime value={g.lastContactAt} empty="never" />
-                    </td>
-                    <td className="max-w-[20rem] truncate px-3 py-2 text-xs text-rose-700 dark:text-rose-400" title={g.lastError ?? undefined}>
-                      {g.lastError ?? ""}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-          {shown.length === 0 ? <p className="p-4 text-sm text-zinc-500">No gateway matches “{filter}”.</p> : null}
-        </div>
-      )}
+                        {stale ? (
+                          <span
+                            className="ml-1.5 rounded bg-amber-100 px-1 text-[10px] font-semibold uppercase text-amber-800 dark:bg-amber-950 dark:text-amber-300"
+                            title={`Current revision is ${g.currentTemplateRevision}: Sync templates`}
+                          >
+                            stale
+                          </span>
+                        ) : null}
+                      </td>
+                      <td className="px-3 py-2">
+                        <AgentsByStatus counts={g.agentsByStatus} />
+                      </td>
+                      <td className="px-3 py-2 text-xs">
+                        <RelativeTime value={g.lastContactAt} empty="never" />
+                      </td>
+                      <td className="max-w-[20rem] truncate px-3 py-2 text-xs text-rose-700 dark:text-rose-400" title={g.lastError ?? undefined}>
+                        {g.lastError ?? ""}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+            {shown.length === 0 ? <p className="p-4 text-sm text-zinc-500">No gateway matches “{filter}”.</p> : null}
+          </div>
+        )}
+      </DataState>
     </div>
   );
 }

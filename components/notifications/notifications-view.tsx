@@ -5,7 +5,7 @@ import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "../providers";
 import { NoticeBar, Section, type Notice } from "../notice";
-import { ListState } from "../page-state";
+import { DataState } from "../page-state";
 import { AbsoluteTime, RelativeTime } from "../time";
 import { useRole } from "../use-role";
 import { DeliveryPill, StatePill, TRIGGER_NAMES } from "./shared";
@@ -68,7 +68,7 @@ export function NotificationsView() {
         ))}
       </div>
       <Section title="Log">
-        <ListState query={list} what="notifications" empty={`Nothing sent yet.${isAdmin ? " Create a channel and a rule under Rules and channels, then send a test." : ""}`}>
+        <DataState query={list} what="notifications" empty={`Nothing sent yet.${isAdmin ? " Create a channel and a rule under Rules and channels, then send a test." : ""}`}>
           {(notifications) => (
             <div className="overflow-x-auto">
               <table className="w-full text-left text-sm" data-testid="notifications-table">
@@ -151,7 +151,7 @@ export function NotificationsView() {
               </table>
             </div>
           )}
-        </ListState>
+        </DataState>
       </Section>
     </div>
   );

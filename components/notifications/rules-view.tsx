@@ -8,7 +8,7 @@ import type { AppRouter } from "@/server/trpc/root";
 import { ConfirmDialog } from "../confirm-dialog";
 import { errorMessage, useTRPC } from "../providers";
 import { NoticeBar, Section, type Notice } from "../notice";
-import { ListState } from "../page-state";
+import { DataState } from "../page-state";
 import { AdminOnly, OneTimeSecret } from "../operators/shared";
 import { RelativeTime } from "../time";
 import { useRole } from "../use-role";
@@ -107,7 +107,7 @@ export function RulesView() {
         ) : null}
 
         <Section title="Channels">
-          <ListState query={channels} what="channels" empty="No channel yet: add a webhook or a Slack-compatible incoming webhook below.">
+          <DataState query={channels} what="channels" empty="No channel yet: add a webhook or a Slack-compatible incoming webhook below.">
             {(list) => (
               <table className="w-full text-left text-sm" data-testid="channels-table">
                 <thead className="text-xs text-zinc-500 dark:text-zinc-400">
@@ -148,7 +148,7 @@ export function RulesView() {
                 </tbody>
               </table>
             )}
-          </ListState>
+          </DataState>
           <CreateChannelForm
             onCreated={(c) => {
               setNotice({ kind: "ok", text: `Channel ${c.name} created: send a test to check it` });
@@ -159,7 +159,7 @@ export function RulesView() {
         </Section>
 
         <Section title="Rules">
-          <ListState query={rules} what="rules" empty="No rule yet: nothing is sent.">
+          <DataState query={rules} what="rules" empty="No rule yet: nothing is sent.">
             {(list) => (
               <table className="w-full text-left text-sm" data-testid="rules-table">
                 <thead className="text-xs text-zinc-500 dark:text-zinc-400">
@@ -230,7 +230,7 @@ export function RulesView() {
                 </tbody>
               </table>
             )}
-          </ListState>
+          </DataState>
           <CreateRuleForm
             channels={channels.data ?? []}
             onCreated={(r) => {

@@ -1,14 +1,17 @@
 "use client";
 
-import { useState, type FormEvent } from "react";
-import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "@/server/trpc/root";
 import { ConfirmDialog } from "../confirm-dialog";
 import { errorMessage, useTRPC } from "../providers";
-import { AbsoluteTime, RelativeTime } from "../time";
+import { RelativeTime } from "../time";
 import { useRole } from "../use-role";
 import { AdminOnly, NoticeBar, OneTimeSecret, ROLE_OPTIONS, Section, type Notice, type RoleValue } from "./shared";
+import { DataState } from "../page-state";
+import { AuditLog } from "./audit-log";
+import { InviteForm } from "./invite-form";
 
 type Outputs = inferRouterOutputs<AppRouter>;
 type OperatorRow = Outputs["operators"]["list"][number];
@@ -129,15 +132,8 @@ function OperatorsSection({ me }: { me: string | null }) {
           />
         ) : null}
 
-        {list.isPending ? (
-          <p className="text-sm text-zinc-500" role="status">
-            Loading operators…
-          </p>
-        ) : list.isError ? (
-          <p role="alert" className="text-sm text-rose-700 dark:text-rose-400">
-            Could not load operators: {errorMessage(list.error)}
-          </p>
-        ) : (
+        <DataState query={list} what="operators">
+          {(operators) => (
           <div className="overflow-x-auto">
             <table className="w-full text-left text-sm" data-testid="operators-table">
               <thead className="text-xs text-zinc-500 dark:text-zinc-400">
@@ -155,7 +151,7 @@ function OperatorsSection({ me }: { me: string | null }) {
                 </tr>
               </thead>
               <tbody>
-                {list.data.map((op) => (
+                {operators.map((op) => (
                   <tr key={op.id} data-testid="operator-row" data-email={op.email} data-role={op.role} data-disabled={op.disabled} className="border-t border-zinc-100 dark:border-zinc-800">
                     <td className="py-1.5 pr-3 font-medium">
                       {op.email}
@@ -174,45 +170,46 @@ function OperatorsSection({ me }: { me: string | null }) {
                         onChange={(e) => setPending({ kind: "role", operator: op, role: e.target.value as RoleValue })}
                       >
                         {ROLE_OPTIONS.map((r) => (
-                          <option key={r.value} value={r.value}>
-                            {r.value}
-                          </option>
-                        ))}
-                      </select>
-                    </td>
-                    <td className="py-1.5 pr-3">
-                      {op.disabled ? <span className="text-rose-700 dark:text-rose-400">disabled</span> : <span className="text-emerald-700 dark:text-emerald-400">enabled</span>}
-                    </td>
-                    <td className="py-1.5 pr-3 tabular-nums">{op.activeSessions}</td>
-                    <td className="py-1.5 pr-3">
-                      <RelativeTime value={op.lastActiveAt} empty="never" />
-                    </td>
-                    <td className="py-1.5 pr-3 tabular-nums">{op.activeTokens}</td>
-                    <td className="py-1.5">
-                      <div className="flex flex-wrap justify-end gap-1.5">
-                        {op.disabled ? (
-                          <button type="button" className="btn h-7" disabled={busy} onClick={() => setPending({ kind: "enable", operator: op })}>
-                            Enable
+                            <option key={r.value} value={r.value}>
+                              {r.value}
+                            </option>
+                          ))}
+                        </select>
+                      </td>
+                      <td className="py-1.5 pr-3">
+                        {op.disabled ? <span className="text-rose-700 dark:text-rose-400">disabled</span> : <span className="text-emerald-700 dark:text-emerald-400">enabled</span>}
+                      </td>
+                      <td className="py-1.5 pr-3 tabular-nums">{op.activeSessions}</td>
+                      <td className="py-1.5 pr-3">
+                        <RelativeTime value={op.lastActiveAt} empty="never" />
+                      </td>
+                      <td className="py-1.5 pr-3 tabular-nums">{op.activeTokens}</td>
+                      <td className="py-1.5">
+                        <div className="flex flex-wrap justify-end gap-1.5">
+                          {op.disabled ? (
+                            <button type="button" className="btn h-7" disabled={busy} onClick={() => setPending({ kind: "enable", operator: op })}>
+                              Enable
+                            </button>
+                          ) : (
+                            <button type="button" className="btn btn-danger h-7" disabled={busy} onClick={() => setPending({ kind: "disable", operator: op })}>
+                              Disable
+                            </button>
+                          )}
+                          <button type="button" className="btn h-7" disabled={busy} onClick={() => setPending({ kind: "reset", operator: op })}>
+                            Reset password
                           </button>
-                        ) : (
-                          <button type="button" className="btn btn-danger h-7" disabled={busy} onClick={() => setPending({ kind: "disable", operator: op })}>
-                            Disable
+                          <button type="button" className="btn h-7" disabled={busy || op.activeSessions === 0} onClick={() => setPending({ kind: "end", operator: op })}>
+                            End sessions
                           </button>
-                        )}
-                        <button type="button" className="btn h-7" disabled={busy} onClick={() => setPending({ kind: "reset", operator: op })}>
-                          Reset password
-                        </button>
-                        <button type="button" className="btn h-7" disabled={busy || op.activeSessions === 0} onClick={() => setPending({ kind: "end", operator: op })}>
-                          End sessions
-                        </button>
-                      </div>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+                        </div>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </DataState>
       </div>
       <ConfirmDialog
         open={pending !== null}
@@ -239,159 +236,6 @@ function OperatorsSection({ me }: { me: string | null }) {
           <p>{pending.operator.email} can sign in again.</p>
         ) : null}
       </ConfirmDialog>
-    </Section>
-  );
-}
-
-function InviteForm({ onCancel, onDone }: { onCancel(): void; onDone(r: { email: string; role: string; initialPassword?: string }): void }) {
-  const trpc = useTRPC();
-  const [email, setEmail] = useState("");
-  const [name, setName] = useState("");
-  const [role, setRole] = useState<RoleValue>("viewer");
-  const [password, setPassword] = useState("");
-  const create = useMutation(trpc.operators.create.mutationOptions({ onSuccess: (r) => onDone(r) }));
-
-  function submit(e: FormEvent) {
-    e.preventDefault();
-    create.mutate({ email: email.trim(), name: name.trim() || undefined, role, password: password || undefined });
-  }
-
-  return (
-    <form onSubmit={submit} className="flex flex-col gap-3 rounded-md border border-zinc-200 p-3 dark:border-zinc-800" aria-label="Invite operator" data-testid="invite-form">
-      <div className="grid gap-3 sm:grid-cols-2">
-        <label className="flex flex-col gap-1 text-sm">
-          <span className="font-medium">Email</span>
-          <input className="input" type="email" name="email" required autoFocus value={email} onChange={(e) => setEmail(e.target.value)} />
-        </label>
-        <label className="flex flex-col gap-1 text-sm">
-          <span className="font-medium">Name (optional)</span>
-          <input className="input" name="name" maxLength={100} value={name} onChange={(e) => setName(e.target.value)} />
-        </label>
-        <label className="flex flex-col gap-1 text-sm">
-          <span className="font-medium">Role</span>
-          <select className="input" name="role" value={role} onChange={(e) => setRole(e.target.value as RoleValue)}>
-            {ROLE_OPTIONS.map((r) => (
-              <option key={r.value} value={r.value}>
-                {r.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="flex flex-col gap-1 text-sm">
-          <span className="font-medium">Password (optional)</span>
-          <input
-            className="input"
-            type="password"
-            name="new-password"
-            autoComplete="new-password"
-            minLength={12}
-            maxLength={200}
-            placeholder="leave empty to generate one"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-          />
-        </label>
-      </div>
-      {create.isError ? (
-        <p role="alert" className="text-sm text-rose-700 dark:text-rose-400">
-          {errorMessage(create.error)}
-        </p>
-      ) : null}
-      <div className="flex gap-2">
-        <button type="submit" className="btn btn-primary" disabled={create.isPending}>
-          {create.isPending ? "Inviting…" : "Invite"}
-        </button>
-        <button type="button" className="btn" onClick={onCancel} disabled={create.isPending}>
-          Cancel
-        </button>
-      </div>
-    </form>
-  );
-}
-
-function AuditLog() {
-  const trpc = useTRPC();
-  const [actor, setActor] = useState("");
-  const [action, setAction] = useState("");
-  const [result, setResult] = useState<"" | "ok" | "failed">("");
-  const filter = { actor: actor.trim() || undefined, action: action.trim() || undefined, result: result || undefined, limit: 100 };
-  const q = useInfiniteQuery(
-    trpc.operators.audit.infiniteQueryOptions(filter, {
-      getNextPageParam: (page) => (page.length === 100 ? page[page.length - 1]?.id : undefined),
-    }),
-  );
-  const rows = q.data?.pages.flat() ?? [];
-
-  return (
-    <Section title="Audit log">
-      <div className="mb-3 flex flex-wrap items-end gap-2" role="search" aria-label="Filter the audit log">
-        <label className="flex flex-col gap-1 text-xs">
-          <span>Who</span>
-          <input className="input w-56" value={actor} onChange={(e) => setActor(e.target.value)} placeholder="email contains…" aria-label="Who" />
-        </label>
-        <label className="flex flex-col gap-1 text-xs">
-          <span>What</span>
-          <input className="input w-56" value={action} onChange={(e) => setAction(e.target.value)} placeholder="action contains…" aria-label="What" />
-        </label>
-        <label className="flex flex-col gap-1 text-xs">
-          <span>Result</span>
-          <select className="input" value={result} onChange={(e) => setResult(e.target.value as "" | "ok" | "failed")} aria-label="Result">
-            <option value="">any</option>
-            <option value="ok">ok</option>
-            <option value="failed">failed / denied</option>
-          </select>
-        </label>
-      </div>
-      {q.isPending ? (
-        <p className="text-sm text-zinc-500" role="status">
-          Loading…
-        </p>
-      ) : q.isError ? (
-        <p role="alert" className="text-sm text-rose-700 dark:text-rose-400">
-          Could not load the audit log: {errorMessage(q.error)}
-        </p>
-      ) : rows.length === 0 ? (
-        <p className="text-sm text-zinc-500">No matching actions.</p>
-      ) : (
-        <div className="overflow-x-auto">
-          <table className="w-full text-left text-sm" data-testid="audit-table">
-            <thead className="text-xs text-zinc-500 dark:text-zinc-400">
-              <tr>
-                <th className="py-1 pr-3 font-medium">When</th>
-                <th className="py-1 pr-3 font-medium">Who</th>
-                <th className="py-1 pr-3 font-medium">What</th>
-                <th className="py-1 pr-3 font-medium">Result</th>
-                <th className="py-1 font-medium">Via</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((e) => {
-                const data = e.data as { result?: string; via?: string; code?: string };
-                const failed = data.result === "failed";
-                return (
-                  <tr key={e.id} data-testid="audit-row" data-result={data.result ?? ""} className="border-t border-zinc-100 align-top dark:border-zinc-800">
-                    <td className="whitespace-nowrap py-1.5 pr-3 text-xs">
-                      <AbsoluteTime value={e.at} />
-                    </td>
-                    <td className="py-1.5 pr-3">{e.actor ?? "—"}</td>
-                    <td className="py-1.5 pr-3 break-words">{e.message}</td>
-                    <td className={`py-1.5 pr-3 ${failed ? "text-rose-700 dark:text-rose-400" : "text-emerald-700 dark:text-emerald-400"}`}>
-                      {data.result ?? "—"}
-                      {data.code ? <span className="ml-1 font-mono text-xs">{data.code}</span> : null}
-                    </td>
-                    <td className="py-1.5 text-xs text-zinc-500">{data.via ?? "—"}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-          {q.hasNextPage ? (
-            <button type="button" className="btn mt-2" disabled={q.isFetchingNextPage} onClick={() => void q.fetchNextPage()}>
-              {q.isFetchingNextPage ? "Loading…" : "Older"}
-            </button>
-          ) : null}
-        </div>
-      )}
     </Section>
   );
 }

@@ -9,6 +9,7 @@ import { errorMessage, useTRPC } from "../providers";
 import { AbsoluteTime, RelativeTime } from "../time";
 import { useRole } from "../use-role";
 import { AdminOnly, NoticeBar, OneTimeSecret, ROLE_OPTIONS, RoleBadge, Section, type Notice, type RoleValue } from "./shared";
+import { DataState } from "../page-state";
 
 type TokenRow = inferRouterOutputs<AppRouter>["tokens"]["list"][number];
 
@@ -81,17 +82,8 @@ export function TokensView() {
           }}
         />
         <Section title="Tokens">
-          {list.isPending ? (
-            <p className="text-sm text-zinc-500" role="status">
-              Loading tokens…
-            </p>
-          ) : list.isError ? (
-            <p role="alert" className="text-sm text-rose-700 dark:text-rose-400">
-              Could not load tokens: {errorMessage(list.error)}
-            </p>
-          ) : list.data.length === 0 ? (
-            <p className="text-sm text-zinc-500">No API tokens yet.</p>
-          ) : (
+          <DataState query={list} what="tokens" empty="No API tokens yet.">
+            {(tokens) => (
             <div className="overflow-x-auto">
               <table className="w-full text-left text-sm" data-testid="tokens-table">
                 <thead className="text-xs text-zinc-500 dark:text-zinc-400">
@@ -109,39 +101,40 @@ export function TokensView() {
                   </tr>
                 </thead>
                 <tbody>
-                  {list.data.map((t) => (
-                    <tr key={t.id} data-testid="token-row" data-name={t.name} data-state={t.state} className="border-t border-zinc-100 dark:border-zinc-800">
-                      <td className="py-1.5 pr-3 font-medium">{t.name}</td>
-                      <td className="py-1.5 pr-3">{t.operator.email}</td>
-                      <td className="py-1.5 pr-3">
-                        <RoleBadge role={t.role} />
-                        {t.role !== t.operator.role && rank(t.operator.role) < rank(t.role) ? (
-                          <span className="ml-1 text-xs text-amber-700 dark:text-amber-400" title="The owner's role is lower now: the token acts with that role">
-                            (acts as {t.operator.role})
-                          </span>
-                        ) : null}
-                      </td>
-                      <td className={`py-1.5 pr-3 ${STATE_STYLE[t.state] ?? ""}`}>{t.state}</td>
-                      <td className="py-1.5 pr-3 text-xs">
-                        <RelativeTime value={t.createdAt} />
-                      </td>
-                      <td className="py-1.5 pr-3 text-xs">{t.expiresAt ? <AbsoluteTime value={t.expiresAt} /> : "never"}</td>
-                      <td className="py-1.5 pr-3 text-xs">
-                        <RelativeTime value={t.lastUsedAt} empty="never" />
-                      </td>
-                      <td className="py-1.5 text-right">
-                        {t.state === "revoked" ? null : (
-                          <button type="button" className="btn btn-danger h-7" disabled={revoke.isPending} onClick={() => setRevoking(t)}>
-                            Revoke
-                          </button>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
+                  {tokens.map((t) => (
+                      <tr key={t.id} data-testid="token-row" data-name={t.name} data-state={t.state} className="border-t border-zinc-100 dark:border-zinc-800">
+                        <td className="py-1.5 pr-3 font-medium">{t.name}</td>
+                        <td className="py-1.5 pr-3">{t.operator.email}</td>
+                        <td className="py-1.5 pr-3">
+                          <RoleBadge role={t.role} />
+                          {t.role !== t.operator.role && rank(t.operator.role) < rank(t.role) ? (
+                            <span className="ml-1 text-xs text-amber-700 dark:text-amber-400" title="The owner's role is lower now: the token acts with that role">
+                              (acts as {t.operator.role})
+                            </span>
+                          ) : null}
+                        </td>
+                        <td className={`py-1.5 pr-3 ${STATE_STYLE[t.state] ?? ""}`}>{t.state}</td>
+                        <td className="py-1.5 pr-3 text-xs">
+                          <RelativeTime value={t.createdAt} />
+                        </td>
+                        <td className="py-1.5 pr-3 text-xs">{t.expiresAt ? <AbsoluteTime value={t.expiresAt} /> : "never"}</td>
+                        <td className="py-1.5 pr-3 text-xs">
+                          <RelativeTime value={t.lastUsedAt} empty="never" />
+                        </td>
+                        <td className="py-1.5 text-right">
+                          {t.state === "revoked" ? null : (
+                            <button type="button" className="btn btn-danger h-7" disabled={revoke.isPending} onClick={() => setRevoking(t)}>
+                              Revoke
+                            </button>
+                          )}
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+          </DataState>
         </Section>
         <ConfirmDialog
           open={revoking !== null}

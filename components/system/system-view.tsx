@@ -9,13 +9,15 @@ import { errorMessage, useTRPC } from "../providers";
 import { RelativeTime } from "../time";
 import { useRole } from "../use-role";
 import { useLiveUpdates } from "../use-live-updates";
+import { DataState } from "../page-state";
+import { rooms } from "@/lib/events";
 
 const STATES = ["created", "retry", "active", "completed", "cancelled", "failed"] as const;
 
 /** /system: queue workers, queue depth per state, reconcile lag and failed jobs with Retry. */
 export function SystemView() {
   const trpc = useTRPC();
-  useLiveUpdates(["fleet"]);
+  useLiveUpdates([rooms.fleet]);
   const healthQ = useQuery(trpc.system.health.queryOptions(undefined, { staleTime: 2_000 }));
   const failedQ = useQuery(trpc.system.failedJobs.queryOptions({ limit: 50 }));
   const h = healthQ.data;
@@ -33,24 +35,15 @@ export function SystemView() {
           {healthQ.isFetching ? "Refreshing…" : "Refresh"}
         </button>
       </div>
-      {healthQ.isPending ? (
-        <p className="text-sm text-zinc-500" role="status">
-          Loading system health…
-        </p>
-      ) : healthQ.isError ? (
-        <div role="alert" className="text-sm">
-          <p className="text-rose-700 dark:text-rose-400">Could not load system health: {errorMessage(healthQ.error)}</p>
-          <button type="button" className="btn mt-2" onClick={() => void healthQ.refetch()}>
-            Retry
-          </button>
-        </div>
-      ) : (
-        <>
-          <Summary h={healthQ.data} />
-          <Workers h={healthQ.data} />
-          <Queues h={healthQ.data} />
-        </>
-      )}
+      <DataState query={healthQ} what="system health" retry>
+        {(health) => (
+          <>
+            <Summary h={health} />
+            <Workers h={health} />
+            <Queues h={health} />
+          </>
+        )}
+      </DataState>
       <FailedJobs jobs={failedQ.data} loading={failedQ.isPending} error={failedQ.error} />
     </div>
   );

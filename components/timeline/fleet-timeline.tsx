@@ -5,10 +5,12 @@ import { useMemo, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { formatDuration } from "@/lib/time";
 import type { ConvergeStats } from "@/lib/types";
-import { errorMessage, useTRPC } from "../providers";
+import { useTRPC } from "../providers";
 import { useLiveUpdates } from "../use-live-updates";
 import { useNow } from "../use-now";
 import { StateTimeline } from "./state-timeline";
+import { DataState } from "../page-state";
+import { rooms } from "@/lib/events";
 
 const WINDOWS = [
   { key: "15m", label: "15 min", ms: 15 * 60_000 },
@@ -26,7 +28,7 @@ export function FleetTimelineView() {
   const windowKey = (WINDOWS.find((w) => w.key === params.get("window"))?.key ?? "1h") as WindowKey;
   const gatewayId = params.get("gateway") || undefined;
   const [text, setText] = useState(params.get("q") ?? "");
-  useLiveUpdates(["fleet"]);
+  useLiveUpdates([rooms.fleet]);
   const now = useNow();
 
   const q = useQuery(trpc.fleet.timeline.queryOptions({ window: windowKey, gatewayId }, { placeholderData: (prev) => prev, staleTime: 60_000 }));
@@ -93,22 +95,19 @@ export function FleetTimelineView() {
         </div>
         <ConvergeTable stats={q.data?.converge} window={WINDOWS.find((w) => w.key === windowKey)!.label} />
       </div>
-      {q.isPending ? (
-        <p className="p-6 text-sm text-zinc-500" role="status">
-          Loading the fleet timeline…
-        </p>
-      ) : q.isError ? (
-        <div className="p-6 text-sm" role="alert">
-          <p className="text-rose-700 dark:text-rose-400">Could not load the timeline: {errorMessage(q.error)}</p>
-          <button type="button" className="btn mt-2" onClick={() => void q.refetch()}>
-            Retry
-          </button>
-        </div>
-      ) : rows.length === 0 ? (
-        <p className="p-6 text-sm text-zinc-500">{q.data.agents.length === 0 ? "No agents yet: add a gateway to provision some." : "No agent matches this filter."}</p>
-      ) : (
-        <StateTimeline agents={rows} from={from} to={to} />
-      )}
+      <DataState
+        query={q}
+        what="the timeline"
+        loading="Loading the fleet timeline…"
+        retry
+        padded
+        empty={q.data?.agents.length === 0 ? "No agents yet: add a gateway to provision some." : "No agent matches this filter."}
+        isEmpty={() => rows.length === 0}
+      >
+        {() => (
+          <StateTimeline agents={rows} from={from} to={to} />
+        )}
+      </DataState>
     </div>
   );
 }

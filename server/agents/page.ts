@@ -4,7 +4,7 @@
 import { Prisma, type Db } from "../db/prisma";
 import { encodeRows, type EncodedRows } from "../../lib/agent-row";
 import { SORT_COLUMNS, type BoardSort, type KeyValue, type PageFilter, type SortColumn, type SortDir, sortKeyOf } from "../../lib/board-query";
-import { AGENT_STATUSES, type AgentStatus } from "../../lib/status";
+import { AGENT_KINDS, AGENT_STATUSES, type AgentStatus } from "../../lib/contract/enums";
 import { rowColumns, rowFromRecord, type RowRecord } from "./row";
 
 export interface PageInput extends PageFilter {
@@ -145,7 +145,7 @@ export function decodeCursor(cursor: string, sort: BoardSort): KeyValue[] | null
     let ok: boolean;
     if (field === "gatewayId" || field === "boardId" || field === "id") ok = typeof v === "string" && UUID.test(v);
     else if (field === "status") ok = (AGENT_STATUSES as readonly unknown[]).includes(v);
-    else if (field === "kind") ok = ["gateway_main", "board_lead", "board_worker"].includes(v as string);
+    else if (field === "kind") ok = (AGENT_KINDS as readonly unknown[]).includes(v);
     else if (field === "name") ok = typeof v === "string" && v.length <= 200;
     else ok = typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
     if (!ok) return null;

@@ -1,9 +1,11 @@
 // One interface for every gateway runtime (SPEC §6). A driver is created per gateway and holds no database access.
 
+import type { AgentKind, GatewayDriver as DriverName } from "../../lib/contract/enums";
+
 export interface DriverAgent {
   id: string;
   name: string;
-  kind: "gateway_main" | "board_lead" | "board_worker";
+  kind: AgentKind;
   boardId: string | null;
   sessionKey: string;
   heartbeatIntervalSeconds: number;
@@ -71,7 +73,7 @@ export interface GatewayDriver {
 export interface GatewayConnection {
   id: string;
   name: string;
-  driver: "simulator" | "http" | "openclaw";
+  driver: DriverName;
   url: string | null;
   /** Decrypted gateway token. */
   tokenSecret: string | null;

@@ -4,7 +4,7 @@
 // Listeners (notifications, metrics) hear each event after commit, never inside a lifecycle transaction.
 import type { Db, Tx } from "../db/prisma";
 import type { Logger } from "../logger";
-import type { EventName } from "./names";
+import type { EventName } from "../../lib/events";
 import type { Publisher } from "../realtime/publisher";
 
 export interface EventInput {

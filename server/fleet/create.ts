@@ -10,7 +10,9 @@ import type { LifecycleSettings } from "../lifecycle/service";
 import { transition, type LifecycleState, type PolicyConfig } from "../lifecycle/policy";
 import type { FleetOperations } from "./operations";
 
-export type AgentKind = "gateway_main" | "board_lead" | "board_worker";
+import type { AgentKind } from "../../lib/contract/enums";
+
+export type { AgentKind };
 
 export interface BulkAgentInput {
   name: string;

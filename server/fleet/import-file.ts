@@ -1,8 +1,10 @@
 // `mc import`: a fleet from a CSV (header `name,kind[,board][,simulatorBehaviour]`) or a JSON array of the same
 // fields. Parsed and checked here, before any call, so that every bad row is reported with its line and nothing is
 // created; the server checks again (names taken on the gateway, boards) as a whole.
-export const IMPORT_KINDS = ["gateway_main", "board_lead", "board_worker"] as const;
-export type ImportKind = (typeof IMPORT_KINDS)[number];
+import { AGENT_KINDS, type AgentKind } from "../../lib/contract/enums";
+
+export const IMPORT_KINDS = AGENT_KINDS;
+export type ImportKind = AgentKind;
 
 export interface ImportRow {
   /** Line of the CSV file (1 = header) or position in the JSON array (1-based). */

@@ -16,7 +16,8 @@ import type { Refusal } from "../trpc/init";
 import { metrics } from "../metrics";
 import { QUEUES } from "../../jobs/queue";
 import { workersAlive } from "../system/queue-gauges";
-import { relayAgentRows, rooms } from "../realtime/publisher";
+import { relayAgentRows } from "../realtime/publisher";
+import { MAX_ROOMS_PER_MESSAGE, ROOM_PATTERN, SOCKET_COMMANDS } from "../../lib/events";
 import { bearer, parseCookies, SESSION_COOKIE, type Principal, type Revocation } from "../auth/principal";
 import { handleAgentApi } from "./agent-api";
 import { OPENAPI_DOCUMENTS } from "./openapi";
@@ -34,7 +35,7 @@ export interface PageHandler {
 /** Pages anyone may load; everything else needs a signed-in operator. */
 const PUBLIC_PAGE = /^\/(login(\/|$)|_next\/|favicon\.ico$|icon\.|robots\.txt$)/;
 
-const subscription = z.object({ rooms: z.array(z.string().regex(/^(fleet|(gateway|board|agent):[0-9a-f-]{36})$/)).max(100) }).strict();
+const subscription = z.object({ rooms: z.array(z.string().regex(ROOM_PATTERN)).max(MAX_ROOMS_PER_MESSAGE) }).strict();
 
 /** How often live connections re-check their credentials (expiry, sign-out elsewhere, role change, disabling). */
 const SOCKET_RECHECK_MS = 30_000;
@@ -175,7 +176,7 @@ export function createHttpServer(app: App, pages?: PageHandler): { server: http.
     }
   });
   io.on("connection", (socket) => {
-    socket.on("subscribe", async (payload: unknown, ack?: (r: unknown) => void) => {
+    socket.on(SOCKET_COMMANDS.subscribe, async (payload: unknown, ack?: (r: unknown) => void) => {
       const reply = typeof ack === "function" ? ack : () => undefined;
       const principal = socket.data.principal as Principal | undefined;
       if (!principal) return reply({ ok: false, error: "unauthorized" });
@@ -186,7 +187,7 @@ export function createHttpServer(app: App, pages?: PageHandler): { server: http.
       void socket.join(parsed.data.rooms);
       reply({ ok: true, rooms: parsed.data.rooms });
     });
-    socket.on("unsubscribe", (payload: unknown) => {
+    socket.on(SOCKET_COMMANDS.unsubscribe, (payload: unknown) => {
       const parsed = subscription.safeParse(payload);
       if (parsed.success) for (const room of parsed.data.rooms) void socket.leave(room);
     });
@@ -274,4 +275,3 @@ async function readyz(app: App, res: http.ServerResponse): Promise<void> {
   }
 }
 
-export { rooms };

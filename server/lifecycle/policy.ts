@@ -1,11 +1,10 @@
 // The convergence policy (SPEC §1) as a pure function: (state, input, now, config) → new state + actions.
 // Nothing here touches the database, the queue, a gateway or a socket; the lifecycle service applies the result.
-import type { EventName } from "../events/names";
+import type { EventName } from "../../lib/events";
 
-export const AGENT_STATUSES = ["provisioning", "updating", "waking", "online", "offline", "deleting"] as const;
-export type AgentStatus = (typeof AGENT_STATUSES)[number];
+import { AGENT_STATUSES, type AgentStatus, type WakeOutcome } from "../../lib/contract/enums";
 
-export type WakeOutcome = "pending" | "checked_in" | "expired" | "rpc_failed" | "superseded";
+export { AGENT_STATUSES, type AgentStatus, type WakeOutcome };
 
 export interface PolicyConfig {
   checkinDeadlineSeconds: number;

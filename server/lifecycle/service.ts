@@ -75,7 +75,7 @@ export interface CreateAgentInput {
   gatewayId: string;
   boardId?: string | null;
   name: string;
-  kind: "gateway_main" | "board_lead" | "board_worker";
+  kind: DriverAgent["kind"];
   simulatorBehaviour?: string | null;
   heartbeatIntervalSeconds?: number;
 }

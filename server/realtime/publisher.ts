@@ -9,7 +9,8 @@
 // interval, not one per heartbeat or per agent room. Rooms that would get the very same rows share one emit.
 import { Server as SocketServer } from "socket.io";
 import { PostgresAdapter } from "@socket.io/postgres-adapter";
-import { SOCKET_EVENTS } from "../events/names";
+import { rooms, SOCKET_EVENTS } from "../../lib/events";
+import { encodePush } from "../../lib/push";
 import type { StoredEvent } from "../events/bus";
 import type { AgentView } from "../agents/view";
 import { encodeRows, type AgentRow, type EncodedRows } from "../../lib/agent-row";
@@ -29,13 +30,6 @@ export interface Publisher {
   /** Sends what is buffered now (shutdown, tests). */
   flush(): void;
 }
-
-export const rooms = {
-  fleet: "fleet",
-  gateway: (id: string) => `gateway:${id}`,
-  board: (id: string) => `board:${id}`,
-  agent: (id: string) => `agent:${id}`,
-};
 
 /** How long agent changes are buffered before one message per room goes out. */
 export const PUSH_INTERVAL_MS = 100;
@@ -103,7 +97,7 @@ export class SocketPublisher implements Publisher {
   ) {}
 
   lifecycleEvent(event: StoredEvent): void {
-    this.target()?.to(roomsFor(event)).emit(SOCKET_EVENTS.lifecycleEvent, event);
+    this.target()?.to(roomsFor(event)).emit(SOCKET_EVENTS.lifecycleEvent, encodePush(event));
   }
 
   agentUpdated(agent: AgentView): void {
@@ -120,7 +114,7 @@ export class SocketPublisher implements Publisher {
   }
 
   systemHealth(health: unknown): void {
-    this.target()?.to(rooms.fleet).emit(SOCKET_EVENTS.systemHealth, health);
+    this.target()?.to(rooms.fleet).emit(SOCKET_EVENTS.systemHealth, encodePush(health));
   }
 
   flush(): void {

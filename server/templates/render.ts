@@ -5,8 +5,9 @@
 import { createHash } from "node:crypto";
 import { Liquid } from "liquidjs";
 import { TEMPLATE_SOURCES } from "./sources";
+import type { AgentKind } from "../../lib/contract/enums";
 
-export type AgentKindName = "gateway_main" | "board_lead" | "board_worker";
+export type AgentKindName = AgentKind;
 
 export interface TemplateContext {
   agent: { id: string; name: string; kind: AgentKindName; sessionKey: string; heartbeatIntervalSeconds: number };

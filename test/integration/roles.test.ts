@@ -8,6 +8,7 @@ import { io as connect, type Socket } from "socket.io-client";
 import { startHarness, waitFor, type Harness } from "../support/harness";
 import { allProcedures, call, createApiToken, createOperator, ok, signIn, type TestOperator } from "../support/trpc-http";
 import type { Role } from "../../server/auth/principal";
+import { decodePush } from "../../lib/push";
 
 const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
 
@@ -320,7 +321,7 @@ describe("Socket.IO subscriptions", () => {
     assert.equal(ack.ok, true);
     const got = new Promise((resolve) => socket.once("lifecycle.event", resolve));
     await h.app.events.emit({ event: "operator.action", message: "test event", actor: "test" });
-    const event = (await got) as { message: string };
+    const event = decodePush<{ message: string }>(await got)!;
     assert.equal(event.message, "test event");
   });
 

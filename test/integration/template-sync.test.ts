@@ -12,6 +12,7 @@ import type { Principal, Role } from "../../server/auth/principal";
 import { TEMPLATE_REVISION } from "../../server/templates/render";
 import { startHttpGateway, type HttpGatewayHandle } from "../../examples/http-gateway";
 import type { StoredEvent } from "../../server/events/bus";
+import { decodePush } from "../../lib/push";
 
 const SYNC_EVENTS = ["gateway.templates.sync.started", "gateway.templates.sync.succeeded", "gateway.templates.sync.failed"];
 
@@ -142,7 +143,7 @@ describe("template sync", () => {
     assert.deepEqual(final.data, { runId, final: true, succeeded: 3, failed: 0, revision: TEMPLATE_REVISION });
 
     // The same events went to the browsers, in the gateway's room.
-    const live = pushed.filter((p) => p.event === "lifecycle.event" && ((p.payload as StoredEvent).data as { runId?: string }).runId === runId);
+    const live = pushed.filter((p) => p.event === "lifecycle.event" && (decodePush<StoredEvent>(p.payload)?.data as { runId?: string } | undefined)?.runId === runId);
     assert.equal(live.length, 5);
     assert.ok(live.every((p) => p.rooms.includes(`gateway:${gatewayId}`)));
     // And the action is audited.

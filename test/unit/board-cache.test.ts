@@ -164,3 +164,12 @@ describe("mergeRowIntoView", () => {
     assert.equal(mergeRowIntoView(view, row(1, { updatedAt: T - 1 })), null);
   });
 });
+
+describe("decodeRows", () => {
+  test("a malformed payload decodes to no rows rather than to wrong ones", () => {
+    assert.deepEqual(decodeRows(null), []);
+    assert.deepEqual(decodeRows({ refs: [], rows: [null, "x", [1, 2, 3]] }), []);
+    const good = encodeRows([row(1)]);
+    assert.deepEqual(decodeRows({ refs: good.refs, rows: [null, ...good.rows] }).map((r) => r.id), decodeRows(good).map((r) => r.id));
+  });
+});

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { TRPCError } from "@trpc/server";
 import { agentViewSelect, toAgentView } from "../../agents/view";
-import { AGENT_STATUSES } from "../../lifecycle/policy";
+import { AGENT_STATUSES } from "../../../lib/contract/enums";
+import { agentKind, agentName, id } from "../../../lib/contract/schemas";
 import { SIMULATOR_BEHAVIOURS } from "../../drivers/simulator";
 import { toStoredEvent } from "../../events/bus";
 import { actorOf, audit, notFound, operatorProcedure, router, viewerProcedure } from "../init";
@@ -11,21 +12,13 @@ import { BULK_CREATE_MAX, BulkCreateRejected, createAgentsInBulk, validateBulk }
 import { agentCounts, agentPage, decodeCursor } from "../../agents/page";
 import { BOARD_SORTS, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX } from "../../../lib/board-query";
 
-const id = z.string().uuid();
-const kind = z.enum(["gateway_main", "board_lead", "board_worker"]);
-export const agentName = z
-  .string()
-  .trim()
-  .min(1)
-  .max(80)
-  .regex(/^[\p{L}\p{N} ._-]+$/u, "letters, digits, spaces, dot, dash and underscore only");
 
 export const listFilter = z
   .object({
     status: z.array(z.enum(AGENT_STATUSES)).max(AGENT_STATUSES.length).optional(),
     gatewayId: id.optional(),
     boardId: id.optional(),
-    kind: z.array(kind).max(3).optional(),
+    kind: z.array(agentKind).max(3).optional(),
     q: z.string().trim().max(100).optional(),
     limit: z.number().int().min(1).max(20_000).default(5_000),
   })
@@ -36,7 +29,7 @@ const pageFilter = {
   status: z.array(z.enum(AGENT_STATUSES)).max(AGENT_STATUSES.length).optional(),
   gatewayId: id.optional(),
   boardId: id.optional(),
-  kind: z.array(kind).max(3).optional(),
+  kind: z.array(agentKind).max(3).optional(),
   q: z.string().trim().max(100).optional(),
 };
 
@@ -105,7 +98,7 @@ export const agentsRouter = router({
           gatewayId: id,
           boardId: id.optional(),
           name: agentName,
-          kind,
+          kind: agentKind,
           simulatorBehaviour: z.enum(SIMULATOR_BEHAVIOURS).optional(),
         })
         .strict(),
@@ -197,7 +190,7 @@ export const agentsRouter = router({
                 .object({
                   // Checked row by row by the bulk validation, so that every bad row is named at once.
                   name: z.string().max(200),
-                  kind,
+                  kind: agentKind,
                   boardId: id.optional(),
                   simulatorBehaviour: z.enum(SIMULATOR_BEHAVIOURS).optional(),
                 })

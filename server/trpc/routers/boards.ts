@@ -1,9 +1,7 @@
 import { z } from "zod";
 import { TRPCError } from "@trpc/server";
 import { actorOf, audit, notFound, operatorProcedure, router, viewerProcedure } from "../init";
-import { agentName } from "./agents";
-
-const id = z.string().uuid();
+import { agentName, id } from "../../../lib/contract/schemas";
 
 export const boardsRouter = router({
   list: viewerProcedure.input(z.object({ gatewayId: id.optional() }).strict().optional()).query(async ({ ctx, input }) => {

@@ -1,9 +1,8 @@
 import { z } from "zod";
-import { EVENT_NAMES } from "../../events/names";
+import { EVENT_NAMES } from "../../../lib/events";
 import { toStoredEvent } from "../../events/bus";
 import { router, viewerProcedure } from "../init";
-
-const id = z.string().uuid();
+import { id } from "../../../lib/contract/schemas";
 
 export const eventsRouter = router({
   list: viewerProcedure

@@ -2,11 +2,10 @@
 // timeline, and how long cycles took to converge per gateway.
 import { z } from "zod";
 import { notFound, router, viewerProcedure } from "../init";
+import { id } from "../../../lib/contract/schemas";
 
 export const FLEET_WINDOWS = { "15m": 15 * 60, "1h": 60 * 60, "24h": 24 * 60 * 60 } as const;
 export type FleetWindow = keyof typeof FLEET_WINDOWS;
-
-const id = z.string().uuid();
 
 const timelineInput = z
   .object({

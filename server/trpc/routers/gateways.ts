@@ -2,14 +2,12 @@ import { z } from "zod";
 import { TRPCError } from "@trpc/server";
 import type { Prisma } from "../../db/prisma";
 import { actorOf, adminProcedure, audit, notFound, operatorProcedure, router, viewerProcedure } from "../init";
-import { agentName } from "./agents";
+import { gatewayInput, gatewayUpdateInput, id } from "../../../lib/contract/schemas";
 import { sealSecret } from "../../secrets/crypto";
 import { QUEUES } from "../../../jobs/queue";
 import { runningSync, startTemplateSync } from "../../../jobs/template-sync";
 import { probeGateway } from "../../gateways/probe";
 import { TEMPLATE_REVISION } from "../../templates/render";
-
-const id = z.string().uuid();
 
 /** Every gateway field an operator may read. The token is write-only: only whether one is set. */
 export const gatewayViewSelect = {
@@ -32,29 +30,6 @@ export const gatewayViewSelect = {
   updatedAt: true,
 } satisfies Prisma.GatewaySelect;
 
-export const gatewayUrl = z
-  .string()
-  .trim()
-  .max(2000)
-  .url()
-  .refine((u) => /^(https?|wss?):\/\//i.test(u), "URL must use http, https, ws or wss")
-  .refine((u) => !new URL(u).username && !new URL(u).password, "Put credentials in the token field, not in the URL");
-
-/** `gateways.update`: any subset of the editable fields. The driver is fixed at creation (agents live on that runtime). */
-const gatewayUpdateInput = z
-  .object({
-    id,
-    name: agentName.optional(),
-    url: gatewayUrl.nullable().optional(),
-    /** Write-only: a string replaces the token, null clears it, absent keeps it. */
-    token: z.string().min(1).max(4096).nullable().optional(),
-    workspaceRoot: z.string().trim().max(500).nullable().optional(),
-    allowInsecureTls: z.boolean().optional(),
-    checkinDeadlineSeconds: z.number().int().min(1).max(3600).nullable().optional(),
-    maxWakeAttempts: z.number().int().min(1).max(20).nullable().optional(),
-  })
-  .strict();
-
 /** Runs `fn` over `items`, at most `limit` at a time. */
 async function inLanes<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -63,19 +38,6 @@ async function inLanes<T>(items: T[], limit: number, fn: (item: T) => Promise<vo
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
 }
-
-const gatewayInput = z
-  .object({
-    name: agentName,
-    driver: z.enum(["simulator", "http", "openclaw"]),
-    url: gatewayUrl.optional(),
-    token: z.string().min(1).max(4096).optional(),
-    workspaceRoot: z.string().trim().max(500).optional(),
-    allowInsecureTls: z.boolean().optional(),
-    checkinDeadlineSeconds: z.number().int().min(1).max(3600).optional(),
-    maxWakeAttempts: z.number().int().min(1).max(20).optional(),
-  })
-  .strict();
 
 async function gatewayWithToken(db: Prisma.TransactionClient | import("../../db/prisma").Db, gatewayId: string) {
   const [row, agentsByStatus] = await Promise.all([

@@ -10,8 +10,9 @@ import { urlHint } from "../../notifications/channels";
 import { FLEET_ONLY_TRIGGERS, TRIGGERS } from "../../notifications/triggers";
 import { actorOf, adminProcedure, audit, notFound, operatorProcedure, router, viewerProcedure } from "../init";
 import type { Context } from "../init";
+import { id } from "../../../lib/contract/schemas";
+import { NotificationChannelKind, NotificationScope, NotificationState } from "../../../lib/contract/enums";
 
-const id = z.string().uuid();
 const name = z
   .string()
   .trim()
@@ -49,7 +50,7 @@ const ruleFields = z.object({
   name,
   trigger: z.enum(TRIGGERS),
   /** fleet (the default), a gateway, or a board. */
-  scope: z.enum(["fleet", "gateway", "board"]).optional(),
+  scope: z.enum(NotificationScope).optional(),
   gatewayId: id.nullish(),
   boardId: id.nullish(),
   thresholdSeconds: z.number().int().min(1).max(86_400).nullish(),
@@ -128,7 +129,7 @@ export const notificationsRouter = router({
 
   /** A webhook channel without a signing secret gets a generated one, returned here once. */
   createChannel: adminProcedure
-    .input(z.object({ name, kind: z.enum(["webhook", "slack"]), url: channelUrl, signingSecret: signingSecret.optional() }).strict())
+    .input(z.object({ name, kind: z.enum(NotificationChannelKind), url: channelUrl, signingSecret: signingSecret.optional() }).strict())
     .mutation(async ({ ctx, input }) => {
       if (input.kind === "slack" && input.signingSecret) throw new TRPCError({ code: "BAD_REQUEST", message: "Slack webhooks are not signed: leave the signing secret empty" });
       const generated = input.kind === "webhook" && !input.signingSecret ? newSecret("mcwh") : undefined;
@@ -315,7 +316,7 @@ export const notificationsRouter = router({
     .input(
       z
         .object({
-          state: z.enum(["firing", "resolved", "test"]).optional(),
+          state: z.enum(NotificationState).optional(),
           /** Cursor: notifications opened before this one (its openedAt and id, from the previous page). */
           before: z.date().optional(),
           limit: z.number().int().min(1).max(200).default(50),

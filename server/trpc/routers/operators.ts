@@ -8,8 +8,8 @@ import { generatePassword, hashPassword, verifyPasswordConstantTime } from "../.
 import { ROLES, type Principal } from "../../auth/principal";
 import { toStoredEvent } from "../../events/bus";
 import { adminProcedure, audit, notFound, router, viewerProcedure } from "../init";
+import { id } from "../../../lib/contract/schemas";
 
-const id = z.string().uuid();
 const role = z.enum(ROLES);
 const email = z.string().trim().toLowerCase().max(200).email("a valid email address");
 const displayName = z

@@ -3,6 +3,7 @@ import { TRPCError } from "@trpc/server";
 import { QUEUES } from "../../../jobs/queue";
 import { recentFailedJobs, watchHealth } from "../../system/health";
 import { actorOf, operatorProcedure, router, viewerProcedure } from "../init";
+import { id } from "../../../lib/contract/schemas";
 
 const queueName = z.enum(Object.values(QUEUES) as [string, ...string[]]);
 
@@ -21,7 +22,7 @@ export const systemRouter = router({
 
   /** Puts a failed job back in the queue (pg-boss `retry`). */
   retryJob: operatorProcedure
-    .input(z.object({ queue: queueName, id: z.string().uuid() }).strict())
+    .input(z.object({ queue: queueName, id }).strict())
     .mutation(async ({ ctx, input }) => {
       const result = await ctx.app.boss.retry(input.queue, input.id);
       const affected = Number((result as { affected?: number } | undefined)?.affected ?? 0);

@@ -6,8 +6,8 @@ import { TRPCError } from "@trpc/server";
 import type { Prisma } from "../../db/prisma";
 import { hasRole, newSecret, ROLES, sha256 } from "../../auth/principal";
 import { adminProcedure, audit, notFound, router } from "../init";
+import { id } from "../../../lib/contract/schemas";
 
-const id = z.string().uuid();
 const tokenName = z
   .string()
   .trim()

@@ -1,0 +1,69 @@
+// Input schemas shared by the tRPC routers and the forms that build their input. Client-safe: zod and the schema's
+// enums only.
+import { z } from "zod";
+import { AgentKind, GatewayDriver } from "./enums";
+
+/** Every record id the API accepts. */
+export const id = z.string().uuid();
+
+export const agentKind = z.enum(AgentKind);
+export const gatewayDriver = z.enum(GatewayDriver);
+
+/** Bounds the forms put on their inputs, the same the schemas below enforce. */
+export const LIMITS = {
+  name: 80,
+  checkinDeadlineSeconds: { min: 1, max: 3600 },
+  maxWakeAttempts: { min: 1, max: 20 },
+} as const;
+
+/** Names of agents, boards and gateways. */
+export const agentName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(LIMITS.name)
+  .regex(/^[\p{L}\p{N} ._-]+$/u, "letters, digits, spaces, dot, dash and underscore only");
+
+export const gatewayUrl = z
+  .string()
+  .trim()
+  .max(2000)
+  .url()
+  .refine((u) => /^(https?|wss?):\/\//i.test(u), "URL must use http, https, ws or wss")
+  .refine((u) => !new URL(u).username && !new URL(u).password, "Put credentials in the token field, not in the URL");
+
+const checkinDeadlineSeconds = z.number().int().min(LIMITS.checkinDeadlineSeconds.min).max(LIMITS.checkinDeadlineSeconds.max);
+const maxWakeAttempts = z.number().int().min(LIMITS.maxWakeAttempts.min).max(LIMITS.maxWakeAttempts.max);
+const gatewayToken = z.string().min(1).max(4096);
+const workspaceRoot = z.string().trim().max(500);
+
+/** `gateways.create`. */
+export const gatewayInput = z
+  .object({
+    name: agentName,
+    driver: gatewayDriver,
+    url: gatewayUrl.optional(),
+    token: gatewayToken.optional(),
+    workspaceRoot: workspaceRoot.optional(),
+    allowInsecureTls: z.boolean().optional(),
+    checkinDeadlineSeconds: checkinDeadlineSeconds.optional(),
+    maxWakeAttempts: maxWakeAttempts.optional(),
+  })
+  .strict();
+export type GatewayInput = z.input<typeof gatewayInput>;
+
+/** `gateways.update`: any subset of the editable fields. The driver is fixed at creation (agents live on that runtime). */
+export const gatewayUpdateInput = z
+  .object({
+    id,
+    name: agentName.optional(),
+    url: gatewayUrl.nullable().optional(),
+    /** Write-only: a string replaces the token, null clears it, absent keeps it. */
+    token: gatewayToken.nullable().optional(),
+    workspaceRoot: workspaceRoot.nullable().optional(),
+    allowInsecureTls: z.boolean().optional(),
+    checkinDeadlineSeconds: checkinDeadlineSeconds.nullable().optional(),
+    maxWakeAttempts: maxWakeAttempts.nullable().optional(),
+  })
+  .strict();
+export type GatewayUpdateInput = z.input<typeof gatewayUpdateInput>;

@@ -1,0 +1,68 @@
+// Names shared by the server, the browser and the CLI (scripts/mc.ts): stored and pushed event names, Socket.IO
+// message names and room names. Client-safe: no imports.
+// Event names are part of the product contract (SPEC §2): logs, the timeline and the live stream all use them.
+export const EVENT_NAMES = [
+  "lifecycle.cycle.started",
+  "lifecycle.provision.succeeded",
+  "lifecycle.provision.failed",
+  "lifecycle.wake.sent",
+  "lifecycle.wake.failed",
+  // Beyond the original contract: the gateway reported that the run a delivered wake started failed.
+  "lifecycle.run.failed",
+  "lifecycle.queue.enqueued",
+  "queue.worker.success",
+  "queue.worker.failed",
+  "lifecycle.reconcile.deferred",
+  "lifecycle.reconcile.retriggered",
+  "lifecycle.reconcile.max_attempts_reached",
+  "lifecycle.reconcile.skip_not_stuck",
+  "lifecycle.reconcile.skip_stale_generation",
+  "lifecycle.reconcile.skip_missing_agent",
+  "lifecycle.reconcile.skip_deleting",
+  "lifecycle.reconcile.skip_cycle_ended",
+  "lifecycle.reconcile.skip_no_wake_outstanding",
+  "lifecycle.reconcile.repaired",
+  "lifecycle.delete.failed",
+  "agent.heartbeat",
+  "agent.heartbeat.rejected",
+  "agent.status.changed",
+  "agent.heartbeat_lost",
+  "gateway.templates.sync.started",
+  "gateway.templates.sync.succeeded",
+  "gateway.templates.sync.failed",
+  "gateway.status.changed",
+  "operator.action",
+  // A fleet operation's progress (server/fleet/operations.ts): pushed a few times a second, its end stored.
+  "fleet.operation.progress",
+] as const;
+
+export type EventName = (typeof EVENT_NAMES)[number];
+
+/** The events of a template sync run (the gateway page follows a run with them). */
+export const TEMPLATE_SYNC_EVENTS: EventName[] = EVENT_NAMES.filter((name) => name.startsWith("gateway.templates.sync."));
+
+/** Socket.IO server → client event names (SPEC §5). */
+export const SOCKET_EVENTS = {
+  agentUpdated: "agent.updated",
+  lifecycleEvent: "lifecycle.event",
+  systemHealth: "system.health",
+} as const;
+
+/** Socket.IO client → server messages: join and leave rooms (`{ rooms: string[] }`, at most MAX_ROOMS_PER_MESSAGE). */
+export const SOCKET_COMMANDS = { subscribe: "subscribe", unsubscribe: "unsubscribe" } as const;
+export const MAX_ROOMS_PER_MESSAGE = 100;
+
+/** Rooms a socket may join: the whole fleet, or one gateway, board or agent. */
+export const rooms = {
+  fleet: "fleet",
+  gateway: (id: string) => `gateway:${id}`,
+  board: (id: string) => `board:${id}`,
+  agent: (id: string) => `agent:${id}`,
+};
+
+/** The room names the server accepts; one invalid room makes it refuse the whole subscription. */
+export const ROOM_PATTERN = /^(fleet|(gateway|board|agent):[0-9a-f-]{36})$/;
+
+export function isRoom(room: string): boolean {
+  return ROOM_PATTERN.test(room);
+}
