@@ -1,6 +1,6 @@
 "use client";
 
-// The convergence timeline (SPEC §8): each wake attempt is a bar from sent to deadline, coloured by outcome, with a
+// The convergence timeline (docs/architecture.md, Contracts (pages)): each wake attempt is a bar from sent to deadline, coloured by outcome, with a
 // tick where the agent checked in; heartbeats are marks; the status over time is a band on top; a pending attempt has
 // a moving now-line.
 import { useEffect, useMemo, useRef, useState } from "react";

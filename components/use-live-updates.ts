@@ -1,6 +1,6 @@
 "use client";
 
-// Live updates over ONE Socket.IO connection per browser tab (SPEC §5). Pages say which rooms they show
+// Live updates over ONE Socket.IO connection per browser tab (docs/architecture.md, Contracts). Pages say which rooms they show
 // (`useLiveUpdates(["fleet"])`, `useLiveUpdates([`agent:${id}`])`); pushed agents and events are written straight into
 // the TanStack Query cache, so every view of an agent changes at once, with no polling. After a reconnect everything
 // is refetched (pushes sent while disconnected are lost). The connection and its rooms: live/connection.ts; the cache

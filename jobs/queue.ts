@@ -1,5 +1,5 @@
 // pg-boss setup: the reconcile queue lives in the same PostgreSQL as the product's tables, so a wake and its
-// deadline job commit together (SPEC §1 step 3).
+// deadline job commit together (docs/lifecycle.md, step 3).
 import { PgBoss, fromPrisma } from "pg-boss";
 import type { Tx } from "../server/db/prisma";
 

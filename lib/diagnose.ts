@@ -77,7 +77,7 @@ function lastWake(agent: AgentDetail, events: DiagnoseEvent[]) {
   return { attempt, reached, error: attempt.error ?? (failed ? failed.message : null), sentEventAt: sent?.at ?? null, runError: attempt.runError ?? null };
 }
 
-/** The operator recovery checklist (SPEC §8 Diagnose, §9) over live data, and the one thing to do about it. */
+/** The operator recovery checklist (docs/architecture.md, Contracts (pages) Diagnose, docs/ops/) over live data, and the one thing to do about it. */
 export function diagnose({ agent, health, gateway, events, now }: DiagnoseInput): { checks: Check[]; verdict: Verdict } {
   const problem = agentProblem(agent);
   const gwStatus = gateway?.status ?? agent.gateway.status;

@@ -1,6 +1,6 @@
 // Names shared by the server, the browser and the CLI (scripts/mc.ts): stored and pushed event names, Socket.IO
 // message names and room names. Client-safe: no imports.
-// Event names are part of the product contract (SPEC §2): logs, the timeline and the live stream all use them.
+// Event names are part of the product contract (docs/lifecycle.md, Events): logs, the timeline and the live stream all use them.
 export const EVENT_NAMES = [
   "lifecycle.cycle.started",
   "lifecycle.provision.succeeded",
@@ -41,7 +41,7 @@ export type EventName = (typeof EVENT_NAMES)[number];
 /** The events of a template sync run (the gateway page follows a run with them). */
 export const TEMPLATE_SYNC_EVENTS: EventName[] = EVENT_NAMES.filter((name) => name.startsWith("gateway.templates.sync."));
 
-/** Socket.IO server → client event names (SPEC §5). */
+/** Socket.IO server → client event names (docs/architecture.md, Contracts). */
 export const SOCKET_EVENTS = {
   agentUpdated: "agent.updated",
   lifecycleEvent: "lifecycle.event",

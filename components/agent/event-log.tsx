@@ -9,7 +9,7 @@ import { useTRPC } from "../providers";
 import { DataState } from "../page-state";
 
 
-/** Named groups of §2 events for the filter. */
+/** Named groups of lifecycle events (docs/lifecycle.md, Events) for the filter. */
 export const EVENT_GROUPS: { key: string; label: string; events: EventName[] | null }[] = [
   { key: "all", label: "All events", events: null },
   {

@@ -5,7 +5,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useTRPC } from "../providers";
 
 /**
- * SPEC §8/§9: when no queue worker is alive, every page says that the lifecycle is paused, and what to run.
+ * docs/architecture.md (pages) and docs/ops/: when no queue worker is alive, every page says that the lifecycle is paused, and what to run.
  * Kept fresh by `system.health` pushes (server/system/health.ts watches the workers); the slow refetch is only a
  * watchdog for pages that do not listen to the fleet room.
  */

@@ -1,4 +1,4 @@
-// Plain-HTTP gateway driver (SPEC §6): any runtime that implements the endpoints documented in docs/gateway-http.md.
+// Plain-HTTP gateway driver (docs/architecture.md, Contracts (gateway drivers)): any runtime that implements the endpoints documented in docs/gateway-http.md.
 //
 //   POST   {url}/agents/{agentId}/provision   create/update the agent, write its files, reset its session
 //   POST   {url}/agents/{agentId}/wake        wake the agent; it must POST its heartbeat right away

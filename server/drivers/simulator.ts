@@ -1,5 +1,5 @@
 // The built-in simulator gateway: its agents call the real heartbeat API over HTTP with their real tokens, each
-// following a behaviour (SPEC §6).
+// following a behaviour (docs/architecture.md, Contracts (gateway drivers)).
 //
 // Like a real gateway, the simulator keeps its agents in durable state (the SimulatedAgent table): any web or worker
 // process may provision, wake or delete a simulated agent by writing there. Exactly one process at a time animates

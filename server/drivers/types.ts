@@ -1,4 +1,4 @@
-// One interface for every gateway runtime (SPEC §6). A driver is created per gateway and holds no database access.
+// One interface for every gateway runtime (docs/architecture.md, Contracts (gateway drivers)). A driver is created per gateway and holds no database access.
 
 import type { AgentKind, GatewayDriver as DriverName } from "../../lib/contract/enums";
 

@@ -1,4 +1,4 @@
-// One event, three destinations (SPEC §2): a JSON log line, a LifecycleEvent row (the timeline) and a Socket.IO push.
+// One event, three destinations (docs/lifecycle.md, Events): a JSON log line, a LifecycleEvent row (the timeline) and a Socket.IO push.
 // Rows are written inside the caller's transaction; logging and pushing happen only after it commits.
 // `operator.action` rows are also written to the operators' audit trail (OperatorAudit), which has its own retention.
 // Listeners (notifications, metrics) hear each event after commit, never inside a lifecycle transaction.

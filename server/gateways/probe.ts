@@ -1,4 +1,4 @@
-// Gateway health (SPEC §3, §6): a periodic probe per gateway records whether it answers (`reachable`), does not
+// Gateway health (docs/architecture.md, Contracts): a periodic probe per gateway records whether it answers (`reachable`), does not
 // (`unreachable`) or answers with something Mission Control cannot work with (`incompatible`), with the runtime
 // version, the last contact and the last error. `gateway.status.changed` is emitted only when the status changes.
 // While a gateway is `unreachable`, its agents' gateway calls fail fast (see `gatewayUnreachableError`).

@@ -1,4 +1,4 @@
-// The agent API (SPEC §4): POST /api/agent/heartbeat and GET /api/agent/healthz.
+// The agent API (docs/architecture.md, Contracts (agent API)): POST /api/agent/heartbeat and GET /api/agent/healthz.
 // A heartbeat is acknowledged only after it is stored; when the database is down the agent gets 503 and retries.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";

@@ -1,4 +1,4 @@
-// One port for everything (SPEC §10): the agent API, tRPC, service endpoints, Socket.IO and the Next.js pages.
+// One port for everything (docs/architecture.md): the agent API, tRPC, service endpoints, Socket.IO and the Next.js pages.
 // API routes are served here rather than as Next route handlers so that they share this process's single database
 // pool, queue and socket server (Next bundles its own copy of every module it compiles).
 //

@@ -1,4 +1,4 @@
-// The convergence policy (SPEC §1) as a pure function: (state, input, now, config) → new state + actions.
+// The convergence policy (docs/lifecycle.md) as a pure function: (state, input, now, config) → new state + actions.
 // Nothing here touches the database, the queue, a gateway or a socket; the lifecycle service applies the result.
 import type { EventName } from "../../lib/events";
 
@@ -152,7 +152,7 @@ function startCycle(state: LifecycleState, input: Extract<LifecycleInput, { type
   };
 }
 
-/** SPEC §1 step 3: one more wake attempt with its deadline job. */
+/** docs/lifecycle.md, step 3: one more wake attempt with its deadline job. */
 function beginWake(state: LifecycleState, now: Date, config: PolicyConfig, provisionError?: string): Transition {
   const generation = state.lifecycleGeneration;
   const attempt = state.wakeAttempts + 1;

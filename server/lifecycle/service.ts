@@ -287,7 +287,7 @@ export class LifecycleService {
   }
 
   /**
-   * SPEC §1 step 1: a new cycle with fresh attempts. `provision` re-provisions (new token, current templates);
+   * docs/lifecycle.md, step 1: a new cycle with fresh attempts. `provision` re-provisions (new token, current templates);
    * `wake` only wakes an agent that was provisioned before. Returns null when the agent does not exist.
    */
   async startCycle(agentId: string, actor: string, reason: string, mode: "provision" | "wake" = "provision"): Promise<AgentView | null> {
@@ -334,7 +334,7 @@ export class LifecycleService {
     return this.afterCommit(agentId, result);
   }
 
-  /** The delayed reconcile job (SPEC §1 step 5). Returns the name of the decision it took. */
+  /** The delayed reconcile job (docs/lifecycle.md, step 5). Returns the name of the decision it took. */
   async reconcile(job: ReconcileJobData, db: Db = this.deps.db): Promise<string> {
     const result = await this.step(job.agentId, { type: "reconcile", job: { generation: job.generation, attempt: job.attempt } }, null, {}, db);
     // The decision is committed with its next deadline job; the wake is delivered in the background so that a slow
@@ -848,7 +848,7 @@ export class LifecycleService {
     await this.provisioningQueued.get(`${agentId}:${generation}`);
   }
 
-  /** SPEC §1 step 2, then step 3 (the wake), whether provisioning worked or not: a failure still counts as an attempt. */
+  /** docs/lifecycle.md, step 2, then step 3 (the wake), whether provisioning worked or not: a failure still counts as an attempt. */
   private async runProvisioning(agentId: string, generation: number): Promise<void> {
     const timeoutMs = this.deps.settings.gatewayCallTimeoutMs;
     // Checked only now, with a slot: a queued provisioning whose cycle moved on does nothing.

@@ -1,5 +1,5 @@
 // Several web processes (and worker-only processes) share Socket.IO broadcasts through PostgreSQL NOTIFY, so no
-// Redis is needed (SPEC §10). Payloads too large for NOTIFY go through this table.
+// Redis is needed (docs/architecture.md). Payloads too large for NOTIFY go through this table.
 import type { Server } from "socket.io";
 import { createAdapter } from "@socket.io/postgres-adapter";
 import pg from "pg";

@@ -1,4 +1,4 @@
-// What operators need to know about the machinery: are workers alive, is the queue keeping up (SPEC §8 System, §9).
+// What operators need to know about the machinery: are workers alive, is the queue keeping up (docs/architecture.md, Contracts (pages) System, docs/ops/).
 import type { Db } from "../db/prisma";
 import type { Publisher } from "../realtime/publisher";
 import { QUEUES } from "../../jobs/queue";
@@ -42,7 +42,7 @@ export interface SystemHealth {
   workers: WorkerInfo[];
   /** Alive workers on this process's queue schema: the ones that actually run its jobs. */
   workersAlive: number;
-  /** Alive workers on another queue schema (SPEC §9: "API and worker on different queue names"). */
+  /** Alive workers on another queue schema (docs/ops/: "API and worker on different queue names"). */
   workersOtherSchema: number;
   workerStaleAfterSeconds: number;
   /** The reconcile queue (deadlines): kept as `queue` for the metrics and older clients. */

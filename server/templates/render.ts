@@ -1,4 +1,4 @@
-// Agent template files (SPEC §7), rendered with Liquid in a sandbox: templates are data, never code. Liquid has no way
+// Agent template files (docs/architecture.md, Contracts (templates)), rendered with Liquid in a sandbox: templates are data, never code. Liquid has no way
 // to call JavaScript, `ownPropertyOnly` hides prototypes (no `constructor` tricks), partials resolve only against an
 // empty in-memory set (no file is ever read), and parse/render/memory limits stop runaway loops. Strict mode makes an
 // unknown variable or filter a render error instead of a silently broken file. The revision is a hash of the set.
@@ -17,7 +17,7 @@ export interface TemplateContext {
   baseUrl: string;
 }
 
-/** The agent heartbeat endpoint under Mission Control's base URL (SPEC §4). */
+/** The agent heartbeat endpoint under Mission Control's base URL (docs/architecture.md, Contracts (agent API)). */
 export function heartbeatUrlOf(baseUrl: string): string {
   return `${baseUrl.replace(/\/+$/, "")}/api/agent/heartbeat`;
 }

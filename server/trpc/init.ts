@@ -107,7 +107,7 @@ export interface AuditTarget {
   name?: string;
 }
 
-/** Records who did what to which target, and the result (SPEC §2 `operator.action`). */
+/** Records who did what to which target, and the result (docs/lifecycle.md, Events `operator.action`). */
 export async function audit(
   ctx: { app: App; principal: Principal },
   action: string,

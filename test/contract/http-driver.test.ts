@@ -1,4 +1,4 @@
-// The HTTP gateway driver (SPEC §6, docs/gateway-http.md): exact requests against a real HTTP server on 127.0.0.1,
+// The HTTP gateway driver (docs/architecture.md, Contracts (gateway drivers), docs/gateway-http.md): exact requests against a real HTTP server on 127.0.0.1,
 // failures mapped to the right kinds and messages, and full convergence cycles through examples/http-gateway.ts.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";

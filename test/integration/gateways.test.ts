@@ -1,4 +1,4 @@
-// Gateway procedures (SPEC §5): update (write-only token), delete (through the lifecycle), probe; roles and audit.
+// Gateway procedures (docs/architecture.md, Contracts): update (write-only token), delete (through the lifecycle), probe; roles and audit.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startHarness, waitFor, type Harness } from "../support/harness";

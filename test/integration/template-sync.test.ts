@@ -1,4 +1,4 @@
-// Template sync (SPEC §7) and gateway health (SPEC §6) on the real stack: PostgreSQL, pg-boss jobs, the tRPC router,
+// Template sync (docs/architecture.md, Contracts (templates)) and gateway health (docs/architecture.md, Contracts (gateway drivers)) on the real stack: PostgreSQL, pg-boss jobs, the tRPC router,
 // the simulator and the example HTTP gateway.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";

@@ -1,4 +1,4 @@
-// Unit tests of the pure convergence policy (SPEC §1) and its event names (SPEC §2).
+// Unit tests of the pure convergence policy (docs/lifecycle.md) and its event names (docs/lifecycle.md, Events).
 // Run: node --import tsx --test test/unit/policy.test.ts
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
@@ -134,7 +134,7 @@ const reconcileJob = (generation: number, attempt: number): LifecycleInput => ({
 // ---------------------------------------------------------------------------------------------------------------------
 
 describe("contract", () => {
-  test("EVENT_NAMES is the SPEC §2 list plus the product's own additions", () => {
+  test("EVENT_NAMES is the Events list of docs/lifecycle.md plus the product's own additions", () => {
     assert.deepEqual([...EVENT_NAMES].sort(), [
       "agent.heartbeat",
       "agent.heartbeat.rejected",
@@ -170,7 +170,7 @@ describe("contract", () => {
     assert.equal(new Set(EVENT_NAMES).size, EVENT_NAMES.length);
   });
 
-  test("status values are exactly the SPEC §1 list", () => {
+  test("status values are exactly the docs/lifecycle.md list", () => {
     assert.deepEqual([...AGENT_STATUSES], ["provisioning", "updating", "waking", "online", "offline", "deleting"]);
   });
 
@@ -197,7 +197,7 @@ describe("contract", () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------------
-// start_cycle (SPEC §1 step 1, step 7)
+// start_cycle (docs/lifecycle.md, step 1, step 7)
 // ---------------------------------------------------------------------------------------------------------------------
 
 describe("start_cycle", () => {
@@ -234,7 +234,7 @@ describe("start_cycle", () => {
     assert.equal(state.heartbeatIntervalSeconds, 60);
   });
 
-  test("after offline (max attempts): attempts reset, deadline/error/reason cleared — a fresh cycle (SPEC §1.7)", () => {
+  test("after offline (max attempts): attempts reset, deadline/error/reason cleared — a fresh cycle (docs/lifecycle.md)", () => {
     const before = makeState({
       status: "offline",
       statusReason: REASON_MAX_WAKE_ATTEMPTS,
@@ -298,7 +298,7 @@ describe("start_cycle", () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------------
-// wake_due (SPEC §1 step 3, step 6 for a failed provision)
+// wake_due (docs/lifecycle.md, step 3, step 6 for a failed provision)
 // ---------------------------------------------------------------------------------------------------------------------
 
 describe("wake_due", () => {
@@ -404,7 +404,7 @@ describe("wake_due", () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------------
-// wake_failed (SPEC §1 step 6)
+// wake_failed (docs/lifecycle.md, step 6)
 // ---------------------------------------------------------------------------------------------------------------------
 
 describe("wake_failed", () => {
@@ -498,7 +498,7 @@ describe("run_failed", () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------------
-// heartbeat (SPEC §1 step 4)
+// heartbeat (docs/lifecycle.md, step 4)
 // ---------------------------------------------------------------------------------------------------------------------
 
 describe("heartbeat credentials (path 1: a token of an earlier cycle never completes this one)", () => {
@@ -612,7 +612,7 @@ describe("heartbeat", () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------------
-// reconcile (SPEC §1 step 5, in SPEC order)
+// reconcile (docs/lifecycle.md, step 5, in that order)
 // ---------------------------------------------------------------------------------------------------------------------
 
 describe("reconcile", () => {
@@ -800,7 +800,7 @@ describe("reconcile", () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------------
-// The order of the reconcile checks (SPEC §1 step 5)
+// The order of the reconcile checks (docs/lifecycle.md, step 5)
 // ---------------------------------------------------------------------------------------------------------------------
 
 describe("reconcile check order", () => {
@@ -866,7 +866,7 @@ describe("reconcile check order", () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------------
-// liveness_check (SPEC §1, after convergence)
+// liveness_check (docs/lifecycle.md, after convergence)
 // ---------------------------------------------------------------------------------------------------------------------
 
 describe("liveness_check", () => {

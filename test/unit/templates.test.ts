@@ -1,4 +1,4 @@
-// Agent templates (SPEC §7): the file set per kind, the check-in instructions, strict rendering and the sandbox.
+// Agent templates (docs/architecture.md, Contracts (templates)): the file set per kind, the check-in instructions, strict rendering and the sandbox.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -28,7 +28,7 @@ function contextFor(kind: AgentKindName): TemplateContext {
 
 describe("template set per agent kind", () => {
   for (const kind of ["gateway_main", "board_lead", "board_worker"] as const) {
-    test(`${kind}: the SPEC §7 files, fully rendered, check-in first`, async () => {
+    test(`${kind}: the docs/architecture.md, Contracts (templates) files, fully rendered, check-in first`, async () => {
       const files = await renderTemplates(contextFor(kind));
       const expected = kind === "board_lead" ? [...COMMON, "BOOTSTRAP.md"] : COMMON;
       assert.deepEqual(Object.keys(files).sort(), [...expected].sort());

@@ -1,4 +1,4 @@
-// The fleet over time (SPEC §8 Timeline): every agent's status changes in a window, for a Grafana-like state
+// The fleet over time (docs/architecture.md, Contracts (pages) Timeline): every agent's status changes in a window, for a Grafana-like state
 // timeline, and how long cycles took to converge per gateway.
 import { z } from "zod";
 import { notFound, router, viewerProcedure } from "../init";

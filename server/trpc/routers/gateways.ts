@@ -145,7 +145,7 @@ export const gatewaysRouter = router({
     return gateway;
   }),
 
-  /** Pushes the current template revision to every agent of the gateway (SPEC §7); progress arrives as events. */
+  /** Pushes the current template revision to every agent of the gateway (docs/architecture.md, Contracts (templates)); progress arrives as events. */
   syncTemplates: operatorProcedure
     .input(z.object({ id, wake: z.boolean().optional() }).strict())
     .mutation(async ({ ctx, input }) => {
