@@ -4,6 +4,7 @@ import superjson from "superjson";
 import type { App } from "../app";
 import { hasRole, type Principal, type Role } from "../auth/principal";
 import type { KeyLimiter } from "../http/rate-limits";
+import { ServiceError, type ServiceErrorKind } from "../service-error";
 
 /** Why a request has no principal although it carried a credential: a cross-site cookie, or a blocked address. */
 export interface Refusal {
@@ -38,6 +39,24 @@ const t = initTRPC.context<Context>().create({
     }
     return shape;
   },
+});
+
+const TRPC_CODE: Record<ServiceErrorKind, TRPCError["code"]> = {
+  not_found: "NOT_FOUND",
+  invalid: "BAD_REQUEST",
+  conflict: "CONFLICT",
+  forbidden: "FORBIDDEN",
+  precondition: "PRECONDITION_FAILED",
+};
+
+/** A service's refusal becomes the matching 4xx with the service's message; anything else stays a 500. */
+const serviceErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && result.error.cause instanceof ServiceError) {
+    const cause = result.error.cause;
+    throw new TRPCError({ code: TRPC_CODE[cause.kind], message: cause.message, cause });
+  }
+  return result;
 });
 
 export const router = t.router;
@@ -89,9 +108,10 @@ function requireRole(role: Role) {
   });
 }
 
-export const viewerProcedure = t.procedure.use(auditFailures).use(requireRole("viewer"));
-export const operatorProcedure = t.procedure.use(auditFailures).use(requireRole("operator"));
-export const adminProcedure = t.procedure.use(auditFailures).use(requireRole("admin"));
+// serviceErrors runs inside auditFailures, so a refused action is audited with its 4xx code.
+export const viewerProcedure = t.procedure.use(auditFailures).use(serviceErrors).use(requireRole("viewer"));
+export const operatorProcedure = t.procedure.use(auditFailures).use(serviceErrors).use(requireRole("operator"));
+export const adminProcedure = t.procedure.use(auditFailures).use(serviceErrors).use(requireRole("admin"));
 
 export function actorOf(principal: Principal): string {
   return principal.email;
