@@ -31,6 +31,7 @@ import {
 import { normaliseBaseUrl } from "../config";
 import { CycleMovedOn, GatewayWork, WorkRegistry, type WorkScope } from "./gateway-work";
 import { GatewayLimits } from "./gateway-limits";
+import { lockAgentRow } from "./lock";
 
 export interface LifecycleSettings {
   checkinDeadlineSeconds: number;
@@ -691,9 +692,9 @@ export class LifecycleService {
     if (hooks.create) await hooks.create(tx);
     // The time is read after the lock, from the database: it is the clock pg-boss fires jobs by, and no step that
     // commits later can carry an earlier time than one that committed before it.
-    const locked = await tx.$queryRaw<{ now: Date }[]>`SELECT clock_timestamp() AS now FROM "Agent" WHERE id = ${agentId}::uuid FOR UPDATE`;
-    const now = locked[0]?.now ?? (await tx.$queryRaw<{ now: Date }[]>`SELECT clock_timestamp() AS now`)[0].now;
-    const agent = locked.length > 0 ? await loadAgent(tx, agentId) : null;
+    const lockedAt = await lockAgentRow(tx, agentId);
+    const now = lockedAt ?? (await tx.$queryRaw<{ now: Date }[]>`SELECT clock_timestamp() AS now`)[0].now;
+    const agent = lockedAt ? await loadAgent(tx, agentId) : null;
     const input = typeof inputOf === "function" ? inputOf(agent) : inputOf;
     const state = agent ? toState(agent) : null;
     const config = agent ? this.policyConfig(agent.gateway) : this.policyConfig({ checkinDeadlineSeconds: null, maxWakeAttempts: null });
