@@ -80,6 +80,9 @@ test("scrolling loads the next pages from the server; filters, search and counts
   await expect(page).toHaveURL(/status=offline/);
   await expect(page.locator('[data-testid="status-count"][data-status="offline"]')).toHaveAttribute("data-count", String(offline));
   await expect(page.getByTestId("agent-count")).toHaveText(`${offline} of ${AGENTS} agents`);
+  // The filtered list starts at the top, wherever the operator had scrolled to.
+  await expect.poll(() => scroller.evaluate((el) => el.scrollTop)).toBe(0);
+  await expect(page.locator('[data-testid="agent-row"]').first()).toBeVisible();
   const statuses = await page.locator('[data-testid="agent-row"]').evaluateAll((rows) => rows.map((r) => r.getAttribute("data-status")));
   expect(new Set(statuses)).toEqual(new Set(["offline"]));
 

@@ -331,6 +331,8 @@ export function Board() {
             </div>
           ) : (
             <AgentTable
+              // A new filter or sort starts at the top: a scroll position far down a longer list would show nothing.
+              key={query}
               rows={rows}
               selected={selected}
               onToggle={toggle}
