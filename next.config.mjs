@@ -2,7 +2,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-// The console is served by the custom server in server/main.ts (API routes, tRPC and Socket.IO live there, not in
+// The console is served by the custom server in main/server.ts (API routes, tRPC and Socket.IO live there, not in
 // Next route handlers). Client code may import only *types* from server/, except Prisma's browser-safe enums module,
 // which it reaches through lib/contract/enums.ts. Plain JavaScript, so that serving a build needs no TypeScript at run
 // time.

@@ -9,7 +9,7 @@ import { bytes, ms, percentile } from "./lib/stats";
 import type { Figure, Section } from "./lib/report";
 import { seedFleetSql } from "../scripts/seed-fleet-sql";
 import { encodeCall } from "../test/support/trpc-wire";
-import { issueAgentToken } from "../server/agents/tokens";
+import { issueAgentToken } from "../server/agent-model/tokens";
 
 const SIZES = [10_000, 100_000];
 const SIGN_INS = 4; // the first is cold (a browser with an empty cache), the others warm

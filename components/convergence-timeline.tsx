@@ -6,7 +6,7 @@
 import { useEffect, useMemo, useRef, useState } from "react";
 import { isAgentStatus, OUTCOME_STYLES, outcomeStyle, STATUS_STYLES, WAKE_OUTCOMES } from "@/lib/status";
 import { formatAbsolute, formatClock, formatDuration, toDate } from "@/lib/time";
-import type { LifecycleEvent, WakeAttempt } from "@/lib/types";
+import type { LifecycleEvent, WakeAttempt } from "@/lib/client/types";
 import { useNow } from "./use-now";
 
 const MAX_ATTEMPTS_DRAWN = 12;

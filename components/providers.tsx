@@ -50,7 +50,7 @@ function makeQueryClient(): QueryClient {
     mutationCache: new MutationCache({ onError }),
     defaultOptions: {
       queries: {
-        // Agent data is kept fresh by the socket (components/use-live-updates.ts), not by polling or focus refetches.
+        // Agent data is kept fresh by the socket (components/live/use-live-updates.ts), not by polling or focus refetches.
         staleTime: 30_000,
         refetchOnWindowFocus: false,
         retry: (count, err) => !NO_RETRY.has(trpcErrorCode(err) ?? "") && count < 2,

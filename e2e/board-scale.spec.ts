@@ -5,7 +5,7 @@ import { expect, test, type Page } from "@playwright/test";
 import pg from "pg";
 import { OWN_ADMIN, startOwnServer, type OwnServer } from "./own-server";
 import { seedFleetSql } from "../scripts/seed-fleet-sql";
-import { issueAgentToken } from "../server/agents/tokens";
+import { issueAgentToken } from "../server/agent-model/tokens";
 
 const AGENTS = 3000;
 let server: OwnServer;

@@ -2,8 +2,8 @@
 // pg-boss from the operation's cursor; the last try marks the operation failed so the console stops waiting for it.
 import type { Job, JobWithMetadata } from "pg-boss";
 import type { FleetOperations } from "../server/fleet/operations";
-import type { Logger } from "../server/logger";
-import { FLEET_OPERATION_QUEUE_POLICY, type FleetOperationJobData } from "./queue";
+import type { Logger } from "../server/platform/logger";
+import { FLEET_OPERATION_QUEUE_POLICY, type FleetOperationJobData } from "../server/queue/queues";
 
 export interface FleetOperationJobDeps {
   fleet: FleetOperations;

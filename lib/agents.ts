@@ -1,8 +1,8 @@
 // Pure helpers over agent views: error classification, template staleness, grouping order, the board row of a view.
-// Board filters in the URL: lib/board-filters.ts; which cached lists a pushed agent or event belongs to: lib/list-match.ts.
+// Board filters in the URL: lib/board-filters.ts; which cached lists a pushed agent or event belongs to: lib/client/list-match.ts.
 import { KIND_ORDER } from "./status";
 import { toDate } from "./time";
-import type { Agent } from "./types";
+import type { Agent } from "./client/types";
 import { clipError, type AgentRow } from "./agent-row";
 
 export type ErrorKind = "gateway_unreachable" | "no_checkin" | "heartbeat_lost" | "error";

@@ -2,7 +2,7 @@
 // an agent's data, so that notifications (server/notifications) say the same verdict the agent page shows.
 import { agentProblem, hasStaleTemplates, shortRevision } from "./agents";
 import { formatAbsolute, formatDuration, formatRelative, toDate } from "./time";
-import type { AgentDetail, Health, LifecycleEvent } from "./types";
+import type { AgentDetail, Health, LifecycleEvent } from "./client/types";
 
 export type FixAction = "reprovision" | "wake" | "rotate";
 

@@ -2,7 +2,7 @@
 // transformer tRPC uses, so a pushed event has the very types a fetched one has (Dates stay Dates). `agent.updated`
 // carries the board's compact rows instead (lib/agent-row.ts: plain numbers).
 import superjson, { type SuperJSONResult } from "superjson";
-import type { LifecycleEvent } from "./types";
+import type { LifecycleEvent } from "./client/types";
 
 export type PushPayload = SuperJSONResult;
 

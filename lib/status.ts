@@ -1,6 +1,6 @@
 // One colour per status and per wake outcome, used everywhere (pills, strip, timeline bars).
 // Class names are written out in full so that Tailwind finds them.
-import type { Agent, WakeAttempt } from "./types";
+import type { Agent, WakeAttempt } from "./client/types";
 import { AGENT_KINDS, AGENT_STATUSES, WAKE_OUTCOMES, type AgentKind, type AgentStatus, type WakeOutcome } from "./contract/enums";
 
 export { AGENT_KINDS, AGENT_STATUSES, WAKE_OUTCOMES, type AgentKind, type AgentStatus, type WakeOutcome };

@@ -51,7 +51,7 @@ if (!bundlesOnly) run("next build (web console)", process.execPath, [path.join("
 
 const started = Date.now();
 await esbuild.build({
-  entryPoints: { server: "server/main.ts", worker: "jobs/worker-main.ts", mc: "scripts/mc.ts" },
+  entryPoints: { server: "main/server.ts", worker: "main/worker.ts", mc: "scripts/mc.ts" },
   outdir: "dist",
   outExtension: { ".js": ".cjs" },
   bundle: true,

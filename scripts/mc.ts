@@ -11,7 +11,7 @@ import { decodePush } from "../lib/push";
 import { io } from "socket.io-client";
 import type { AppRouter } from "../server/trpc/root";
 import { readFile } from "node:fs/promises";
-import { cliConfig } from "../server/config";
+import { cliConfig } from "../server/platform/config";
 import { parseImport, type ImportRow } from "../server/fleet/import-file";
 
 const USAGE = `Usage: npm run mc -- [--url URL] [--token TOKEN] <command> [options]

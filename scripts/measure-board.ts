@@ -9,7 +9,7 @@
 import fs from "node:fs";
 import { chromium } from "@playwright/test";
 import { createPrisma } from "../server/db/prisma";
-import { issueAgentToken } from "../server/agents/tokens";
+import { issueAgentToken } from "../server/agent-model/tokens";
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

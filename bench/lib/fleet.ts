@@ -3,7 +3,7 @@
 // inserted with one statement per chunk (unnest), about a second per 10,000.
 import { randomUUID } from "node:crypto";
 import pg from "pg";
-import { issueAgentToken } from "../../server/agents/tokens";
+import { issueAgentToken } from "../../server/agent-model/tokens";
 import { TEMPLATE_REVISION } from "../../server/templates/render";
 
 export interface SeedGateway {

@@ -6,7 +6,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { agentProblem, hasStaleTemplates, PROBLEM_STYLES, shortRevision } from "@/lib/agents";
 import { KIND_LABELS, outcomeStyle, type AgentKind } from "@/lib/status";
 import { formatAbsolute, formatClock, formatDuration, toDate } from "@/lib/time";
-import type { Agent, AgentDetail, WakeAttempt } from "@/lib/types";
+import type { Agent, AgentDetail, WakeAttempt } from "@/lib/client/types";
 import { ConfirmDialog } from "../confirm-dialog";
 import { PageLoadError, PageLoading } from "../page-state";
 import { NoticeBar, Section, type Notice } from "../notice";
@@ -17,7 +17,7 @@ import { EventLog } from "./event-log";
 import { errorMessage, useTRPC } from "../providers";
 import { StatusPill } from "../status-pill";
 import { AbsoluteTime, Countdown, RelativeTime } from "../time";
-import { forgetAgent, useLiveUpdates } from "../use-live-updates";
+import { forgetAgent, useLiveUpdates } from "../live/use-live-updates";
 import { rooms } from "@/lib/events";
 
 type Action = "reprovision" | "wake" | "rotate" | "delete";

@@ -2,7 +2,7 @@
 
 import Link from "next/link";
 import { diagnose, ms, type Cause, type CheckState, type FixAction, type GatewayFacts } from "@/lib/diagnose";
-import type { AgentDetail, Health, LifecycleEvent } from "@/lib/types";
+import type { AgentDetail, Health, LifecycleEvent } from "@/lib/client/types";
 import { useNow } from "../use-now";
 
 export type { FixAction } from "@/lib/diagnose";

@@ -4,7 +4,7 @@ import { useMemo, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { formatAbsolute, formatClock, toDate } from "@/lib/time";
 import { TEMPLATE_SYNC_EVENTS, type EventName } from "@/lib/events";
-import type { EventsListInput, LifecycleEvent } from "@/lib/types";
+import type { EventsListInput, LifecycleEvent } from "@/lib/client/types";
 import { useTRPC } from "../providers";
 import { DataState } from "../page-state";
 
@@ -71,7 +71,7 @@ const PAGE_SIZES = [200, 500, 1000];
 
 /**
  * The filterable event log of one agent or gateway (events.list), newest first, kept live by socket pushes into the
- * same query (components/use-live-updates.ts).
+ * same query (components/live/use-live-updates.ts).
  */
 export function EventLog({ agentId, gatewayId, title = "Event log" }: { agentId?: string; gatewayId?: string; title?: string }) {
   const trpc = useTRPC();

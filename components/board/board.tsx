@@ -11,7 +11,7 @@ import { PAGE_LIMIT_DEFAULT, type BoardSort } from "@/lib/board-query";
 import { AGENT_KINDS, AGENT_STATUSES, KIND_LABELS, STATUS_STYLES, type AgentKind, type AgentStatus } from "@/lib/status";
 import { ConfirmDialog } from "../confirm-dialog";
 import { errorMessage, useTRPC, useTRPCClient } from "../providers";
-import { boardPagesKey, useLiveUpdates } from "../use-live-updates";
+import { boardPagesKey, useLiveUpdates } from "../live/use-live-updates";
 import { useRole } from "../use-role";
 import { AgentTable } from "./agent-table";
 import { toRows, useSelection } from "./rows";

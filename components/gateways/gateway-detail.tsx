@@ -6,7 +6,7 @@ import { useCallback, useEffect, useMemo, useState, type ReactNode } from "react
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { rowOfAgent, shortRevision, sortAgents } from "@/lib/agents";
 import { formatAbsolute, formatDuration, toDate } from "@/lib/time";
-import type { Agent } from "@/lib/types";
+import type { Agent } from "@/lib/client/types";
 import { AgentTable } from "../board/agent-table";
 import { toRows, useSelection } from "../board/rows";
 import { ConfirmDialog } from "../confirm-dialog";
@@ -16,7 +16,7 @@ import { EventLog } from "../agent/event-log";
 import { errorMessage, useTRPC } from "../providers";
 import { AbsoluteTime, RelativeTime } from "../time";
 import { useRole } from "../use-role";
-import { useLiveUpdates } from "../use-live-updates";
+import { useLiveUpdates } from "../live/use-live-updates";
 import { AgentsByStatus } from "./agents-by-status";
 import { GatewayForm } from "./gateway-form";
 import { GatewayStatusBadge } from "./gateway-status";

@@ -2,7 +2,7 @@
 
 import { useState, type FormEvent, type ReactNode } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import type { GatewayDetail } from "@/lib/types";
+import type { GatewayDetail } from "@/lib/client/types";
 import type { GatewayDriver as Driver } from "@/lib/contract/enums";
 import { LIMITS, type GatewayInput, type GatewayUpdateInput } from "@/lib/contract/schemas";
 import { errorMessage, useTRPC } from "../providers";

@@ -8,7 +8,7 @@ import { shortRevision } from "@/lib/agents";
 import { useTRPC } from "../providers";
 import { RelativeTime } from "../time";
 import { useRole } from "../use-role";
-import { useLiveUpdates } from "../use-live-updates";
+import { useLiveUpdates } from "../live/use-live-updates";
 import { AgentsByStatus } from "./agents-by-status";
 import { GatewayForm } from "./gateway-form";
 import { GatewayStatusBadge } from "./gateway-status";

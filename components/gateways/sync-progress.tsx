@@ -1,7 +1,7 @@
 "use client";
 
 import { useMemo } from "react";
-import type { LifecycleEvent } from "@/lib/types";
+import type { LifecycleEvent } from "@/lib/client/types";
 
 export interface SyncState {
   runId: string;

@@ -2,11 +2,11 @@
 // view of them (the board's pages, agents.list / agents.get / agents.timeline, events.list, fleet.timeline); pushes of
 // the last seconds are replayed over data fetched before them. The board's own reconciliation is lib/board-cache.ts.
 import type { InfiniteData, QueryClient, QueryKey } from "@tanstack/react-query";
-import { matchesEventsInput, matchesListInput } from "@/lib/list-match";
+import { matchesEventsInput, matchesListInput } from "@/lib/client/list-match";
 import type { AgentRow } from "@/lib/agent-row";
 import { applyRows, mergeRowIntoView, type PagesQuery, type RowPage } from "@/lib/board-cache";
 import { toDate } from "@/lib/time";
-import type { Agent, AgentDetail, AgentListInput, AgentTimeline, EventsListInput, FleetTimeline, LifecycleEvent } from "@/lib/types";
+import type { Agent, AgentDetail, AgentListInput, AgentTimeline, EventsListInput, FleetTimeline, LifecycleEvent } from "@/lib/client/types";
 import type { useTRPC } from "../providers";
 
 type Trpc = ReturnType<typeof useTRPC>;

@@ -4,11 +4,11 @@ import Link from "next/link";
 import { useState, type ReactNode } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { formatAbsolute, formatDuration } from "@/lib/time";
-import type { FailedJob, Health } from "@/lib/types";
+import type { FailedJob, Health } from "@/lib/client/types";
 import { errorMessage, useTRPC } from "../providers";
 import { RelativeTime } from "../time";
 import { useRole } from "../use-role";
-import { useLiveUpdates } from "../use-live-updates";
+import { useLiveUpdates } from "../live/use-live-updates";
 import { DataState } from "../page-state";
 import { rooms } from "@/lib/events";
 

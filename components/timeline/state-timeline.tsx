@@ -6,7 +6,7 @@ import Link from "next/link";
 import { memo, useRef } from "react";
 import { AGENT_STATUSES, statusStyle } from "@/lib/status";
 import { formatAbsolute, formatClock, formatDuration } from "@/lib/time";
-import type { FleetTimelineAgent } from "@/lib/types";
+import type { FleetTimelineAgent } from "@/lib/client/types";
 import { useScrollViewport } from "../use-scroll-viewport";
 
 const ROW_H = 20;

@@ -3,9 +3,9 @@
 // reason an agent "never checks in".
 import type { Db } from "../db/prisma";
 import type { EventBus } from "../events/bus";
-import { checkAgentToken, parseAgentToken } from "./tokens";
+import { checkAgentToken, parseAgentToken } from "../agent-model/tokens";
 import type { HeartbeatCredential } from "../lifecycle/policy";
-import { metrics } from "../metrics";
+import { metrics } from "../platform/metrics";
 
 export type AgentAuthResult =
   | { ok: true; agentId: string; credential: HeartbeatCredential; secretHash: string }

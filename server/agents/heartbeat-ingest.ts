@@ -11,9 +11,9 @@
 // heartbeat is a lifecycle decision: check-in events, status change).
 import pg from "pg";
 import { Prisma } from "../db/prisma";
-import type { Logger } from "../logger";
+import type { Logger } from "../platform/logger";
 import type { Publisher } from "../realtime/publisher";
-import { rowColumns, rowFromRecord, type RowRecord } from "./row";
+import { rowColumns, rowFromRecord, type RowRecord } from "../agent-model/row";
 
 export interface HeartbeatAck {
   agentId: string;

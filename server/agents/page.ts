@@ -5,7 +5,7 @@ import { Prisma, type Db } from "../db/prisma";
 import { encodeRows, type EncodedRows } from "../../lib/agent-row";
 import { SORT_COLUMNS, type BoardSort, type KeyValue, type PageFilter, type SortColumn, type SortDir, sortKeyOf } from "../../lib/board-query";
 import { AGENT_KINDS, AGENT_STATUSES, type AgentStatus } from "../../lib/contract/enums";
-import { rowColumns, rowFromRecord, type RowRecord } from "./row";
+import { rowColumns, rowFromRecord, type RowRecord } from "../agent-model/row";
 
 export interface PageInput extends PageFilter {
   sort: BoardSort;

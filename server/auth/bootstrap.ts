@@ -1,6 +1,6 @@
 import type { Db } from "../db/prisma";
-import type { Config } from "../config";
-import type { Logger } from "../logger";
+import type { Config } from "../platform/config";
+import type { Logger } from "../platform/logger";
 import { generatePassword, hashPassword } from "./passwords";
 
 /**

@@ -3,7 +3,7 @@
  * PostgreSQL whose data lives in <project>/.data/postgres (git-ignored).
  */
 import path from "node:path";
-import type { Config } from "../config";
+import type { Config } from "../platform/config";
 import { startEmbeddedPostgres } from "./embedded";
 
 export async function resolveDatabaseUrl(

@@ -1,8 +1,8 @@
 import type { Db } from "../db/prisma";
 import { openSecret, sealSecret } from "../secrets/crypto";
 import type { GatewayConnection, GatewayDriver } from "./types";
-import { SimulatorDriver, SimulatorRuntime } from "./simulator";
-import { HttpDriver } from "./http";
+import { SimulatorDriver, SimulatorRuntime } from "./simulator/driver";
+import { HttpDriver } from "./http/driver";
 import { OpenClawDriver, type DeviceIdentity, type DeviceTokenStore } from "./openclaw";
 
 export interface DriverFactory {

@@ -2,7 +2,7 @@
 // factory builds (the drivers themselves stay free of metrics): `mc_gateway_call_duration_seconds{driver,method,result}`.
 import type { DriverFactory } from "./index";
 import type { GatewayDriver } from "./types";
-import { metrics } from "../metrics";
+import { metrics } from "../platform/metrics";
 
 const METHODS = [
   "provision",

@@ -66,7 +66,7 @@ export interface GatewayDriver {
    * with the stored hash, never adopted.
    */
   deliveredToken?(agent: DriverAgent): Promise<string | null>;
-  /** Gateway-side settings of many agents at once (OpenClaw: one config patch); see jobs/gateway-settings.ts. */
+  /** Gateway-side settings of many agents at once (OpenClaw: one config patch); see server/gateways/agent-settings.ts. */
   applyAgentSettings?(agents: Pick<DriverAgent, "id" | "heartbeatIntervalSeconds">[]): Promise<{ patched: boolean }>;
 }
 

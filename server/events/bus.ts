@@ -3,7 +3,7 @@
 // `operator.action` rows are also written to the operators' audit trail (OperatorAudit), which has its own retention.
 // Listeners (notifications, metrics) hear each event after commit, never inside a lifecycle transaction.
 import type { Db, Tx } from "../db/prisma";
-import type { Logger } from "../logger";
+import type { Logger } from "../platform/logger";
 import type { EventName } from "../../lib/events";
 import type { Publisher } from "../realtime/publisher";
 

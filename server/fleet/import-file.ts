@@ -28,7 +28,7 @@ export interface ParsedImport {
   unit: "line" | "item";
 }
 
-/** The simulator's behaviours (server/drivers/simulator.ts, not imported: the CLI stays light). */
+/** The simulator's behaviours (server/drivers/simulator/driver.ts, not imported: the CLI stays light). */
 const BEHAVIOURS = ["healthy", "slow", "silent", "flaky", "bad_token", "crash_after"];
 const NAME = /^[\p{L}\p{N} ._-]+$/u;
 const COLUMNS = ["name", "kind", "board", "simulatorBehaviour"] as const;

@@ -8,9 +8,9 @@ import { fromPrisma } from "pg-boss";
 import type { Db, Tx } from "../db/prisma";
 import type { EventBus, EventInput } from "../events/bus";
 import type { LifecycleService } from "../lifecycle/service";
-import type { Logger } from "../logger";
+import type { Logger } from "../platform/logger";
 import type { Publisher } from "../realtime/publisher";
-import { QUEUES, type FleetOperationJobData } from "../../jobs/queue";
+import { QUEUES, type FleetOperationJobData } from "../queue/queues";
 
 export type FleetOperationKind = "provision_created" | "reprovision" | "wake_gateway";
 export type FleetOperationStatus = "queued" | "running" | "done" | "failed";

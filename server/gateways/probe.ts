@@ -4,7 +4,7 @@
 // While a gateway is `unreachable`, its agents' gateway calls fail fast (see `gatewayUnreachableError`).
 import type { Db } from "../db/prisma";
 import type { EventBus, StoredEvent } from "../events/bus";
-import type { Logger } from "../logger";
+import type { Logger } from "../platform/logger";
 import type { DriverFactory } from "../drivers";
 import { GatewayCallError, describeGatewayError, withTimeout } from "../drivers/types";
 import { gatewayConnectionOf, gatewayConnectionSelect } from "../drivers/connection";

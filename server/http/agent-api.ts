@@ -2,13 +2,13 @@
 // A heartbeat is acknowledged only after it is stored; when the database is down the agent gets 503 and retries.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import type { App } from "../app";
+import type { App } from "../runtime/app";
 import { agentTokenFromHeaders } from "../agents/agent-auth";
-import { parseAgentToken } from "../agents/tokens";
+import { parseAgentToken } from "../agent-model/tokens";
 import { isDatabaseUnavailable } from "../db/prisma";
-import { metrics } from "../metrics";
+import { metrics } from "../platform/metrics";
 import { HttpError, readBody, sendJson } from "./body";
-import { fingerprint, type RateLimits } from "./rate-limits";
+import { fingerprint, type RateLimits } from "../platform/rate-limits";
 
 /** Per-request context from the HTTP server: the rate limits and the client address (after trusted proxies). */
 export interface AgentApiContext {

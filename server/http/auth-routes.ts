@@ -3,12 +3,12 @@
 // (same-origin only) is applied by the HTTP server before these handlers run.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
-import type { App } from "../app";
+import type { App } from "../runtime/app";
 import { parseCookies, SESSION_COOKIE } from "../auth/principal";
 import { verifyPasswordConstantTime } from "../auth/passwords";
 import { HttpError, readBody, sendJson } from "./body";
 import type { ClientInfo } from "./client-ip";
-import type { RateLimits } from "./rate-limits";
+import type { RateLimits } from "../platform/rate-limits";
 
 const loginInput = z.object({ email: z.string().trim().toLowerCase().min(3).max(200), password: z.string().min(1).max(200) }).strict();
 const logoutInput = z.object({ everywhere: z.boolean().optional() }).strict().optional();

@@ -10,11 +10,11 @@ import type { Duplex } from "node:stream";
 import { Server as SocketServer, type Socket } from "socket.io";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
 import { z } from "zod";
-import type { App } from "../app";
+import type { App } from "../runtime/app";
 import { appRouter } from "../trpc/root";
 import type { Refusal } from "../trpc/init";
-import { metrics } from "../metrics";
-import { QUEUES } from "../../jobs/queue";
+import { metrics } from "../platform/metrics";
+import { QUEUES } from "../queue/queues";
 import { workersAlive } from "../system/queue-gauges";
 import { relayAgentRows } from "../realtime/publisher";
 import { MAX_ROOMS_PER_MESSAGE, ROOM_PATTERN, SOCKET_COMMANDS } from "../../lib/events";
@@ -24,7 +24,7 @@ import { OPENAPI_DOCUMENTS } from "./openapi";
 import { handleAuthRoute } from "./auth-routes";
 import { sendJson, sendText } from "./body";
 import { clientInfo, TrustedProxies, type ClientInfo } from "./client-ip";
-import type { RateLimits } from "./rate-limits";
+import type { RateLimits } from "../platform/rate-limits";
 import { isUnsafeMethod, sameOriginRequest, setSecurityHeaders } from "./security";
 
 export interface PageHandler {

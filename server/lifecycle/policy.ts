@@ -28,7 +28,7 @@ export interface LifecycleState {
   cycleTokenGeneration: number | null;
 }
 
-/** Which of an agent's token slots a heartbeat's token matched (server/agents/tokens.ts). */
+/** Which of an agent's token slots a heartbeat's token matched (server/agent-model/tokens.ts). */
 export interface HeartbeatCredential {
   slot: "current" | "pending" | "previous";
   /** The lifecycle generation that issued the token. */

@@ -6,17 +6,17 @@
 import { fromPrisma, type PgBoss } from "pg-boss";
 import type { Db, Tx } from "../db/prisma";
 import type { EventBus, EventInput, StoredEvent } from "../events/bus";
-import type { Logger } from "../logger";
+import type { Logger } from "../platform/logger";
 import type { Publisher } from "../realtime/publisher";
 import type { DriverFactory } from "../drivers";
 import type { DriverAgent, GatewayConnection, RunOutcome, WakeReceipt } from "../drivers/types";
 import { GatewayCallError, describeGatewayError } from "../drivers/types";
 import { gatewayUnreachableError } from "../gateways/probe";
-import { recordWakeAttempts } from "../metrics";
-import { enqueueDelete, enqueueReconcile, QUEUES, requestGatewaySettings, type ReconcileJobData } from "../../jobs/queue";
-import { agentViewSelect, toAgentView, type AgentView } from "../agents/view";
-import { issueAgentToken } from "../agents/tokens";
-import { promotePendingToken } from "../agents/token-store";
+import { recordWakeAttempts } from "../platform/metrics";
+import { enqueueDelete, enqueueReconcile, QUEUES, requestGatewaySettings, type ReconcileJobData } from "../queue/queues";
+import { agentViewSelect, toAgentView, type AgentView } from "../agent-model/view";
+import { issueAgentToken } from "../agent-model/tokens";
+import { promotePendingToken } from "../agent-model/token-store";
 import { heartbeatUrlOf, renderTemplates, TEMPLATE_REVISION } from "../templates/render";
 import { gatewayConnectionOf, gatewayConnectionSelect } from "../drivers/connection";
 import {
@@ -28,7 +28,7 @@ import {
   type LifecycleState,
   type PolicyConfig,
 } from "./policy";
-import { normaliseBaseUrl } from "../config";
+import { normaliseBaseUrl } from "../platform/config";
 import { CycleMovedOn, GatewayWork, WorkRegistry, type WorkScope } from "./gateway-work";
 import { GatewayLimits } from "./gateway-limits";
 import { lockAgentRow } from "./lock";

@@ -6,7 +6,7 @@
 // - slack: `POST <incoming webhook url>` with `{"text": …}` in Slack's mrkdwn, which Slack, Mattermost, Rocket.Chat
 //   and others accept.
 // Any 2xx is delivered; anything else, a timeout or a connection error is retried by the queue.
-import { signBody } from "../drivers/http";
+import { signBody } from "../drivers/http/driver";
 
 export type ChannelKind = "webhook" | "slack";
 export type DeliveryKind = "firing" | "resolved" | "test";

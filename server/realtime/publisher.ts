@@ -12,9 +12,9 @@ import { PostgresAdapter } from "@socket.io/postgres-adapter";
 import { rooms, SOCKET_EVENTS } from "../../lib/events";
 import { encodePush } from "../../lib/push";
 import type { StoredEvent } from "../events/bus";
-import type { AgentView } from "../agents/view";
+import type { AgentView } from "../agent-model/view";
 import { encodeRows, type AgentRow, type EncodedRows } from "../../lib/agent-row";
-import { rowFromView } from "../agents/row";
+import { rowFromView } from "../agent-model/row";
 
 export interface Broadcaster {
   to(room: string | string[]): { emit(event: string, ...args: unknown[]): unknown };

@@ -4,7 +4,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { config } from "../config";
+import { config } from "../platform/config";
 
 const PREFIX = "enc:v1:";
 let cachedKey: Buffer | undefined;

@@ -1,8 +1,8 @@
 // What operators need to know about the machinery: are workers alive, is the queue keeping up (docs/architecture.md, Contracts (pages) System, docs/ops/).
 import type { Db } from "../db/prisma";
 import type { Publisher } from "../realtime/publisher";
-import { QUEUES } from "../../jobs/queue";
-import { WORKER_STALE_AFTER_MS } from "../../jobs/worker";
+import { QUEUES } from "../queue/queues";
+import { WORKER_STALE_AFTER_MS } from "../queue/worker";
 
 /** pg-boss 12 job states, in lifecycle order. */
 export const JOB_STATES = ["created", "retry", "active", "completed", "cancelled", "failed"] as const;

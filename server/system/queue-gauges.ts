@@ -3,9 +3,9 @@
 // worker table. Nothing here reads completed jobs or any history table.
 import type { PgBoss } from "pg-boss";
 import type { Db } from "../db/prisma";
-import type { GaugeSource, QueueGauge } from "../metrics";
-import { WORKER_STALE_AFTER_MS } from "../../jobs/worker";
-import { QUEUES } from "../../jobs/queue";
+import type { GaugeSource, QueueGauge } from "../platform/metrics";
+import { WORKER_STALE_AFTER_MS } from "../queue/worker";
+import { QUEUES } from "../queue/queues";
 
 export async function queueGauges(boss: PgBoss, db: Db, schema: string, names: string[]): Promise<QueueGauge[]> {
   const [queues, overdue] = await Promise.all([

@@ -1,10 +1,10 @@
 import type { ServerResponse } from "node:http";
 import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
-import type { App } from "../app";
+import type { App } from "../runtime/app";
 import { hasRole, type Principal, type Role } from "../auth/principal";
-import type { KeyLimiter } from "../http/rate-limits";
-import { ServiceError, type ServiceErrorKind } from "../service-error";
+import type { KeyLimiter } from "../platform/rate-limits";
+import { ServiceError, type ServiceErrorKind } from "../platform/service-error";
 
 /** Why a request has no principal although it carried a credential: a cross-site cookie, or a blocked address. */
 export interface Refusal {

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { createHmac } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import { HttpDriver } from "../../server/drivers/http";
+import { HttpDriver } from "../../server/drivers/http/driver";
 import { GatewayCallError, type DriverAgent, type GatewayConnection } from "../../server/drivers/types";
 import { startHttpGateway, type HttpGatewayHandle } from "../../examples/http-gateway";
 import { startHarness, waitFor, eventsOf, type Harness } from "../support/harness";

@@ -30,7 +30,7 @@ import { renderTemplates, templateContextOf } from "../../server/templates/rende
 import { createPrisma } from "../../server/db/prisma";
 import { openSecret } from "../../server/secrets/crypto";
 import { probeGateway } from "../../server/gateways/probe";
-import { startTemplateSync } from "../../jobs/template-sync";
+import { startTemplateSync } from "../../server/gateways/template-sync";
 
 const GATEWAY_TOKEN = "gw-token-8c1f2e9d7a";
 const identity = generateDeviceIdentity();

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import { test } from "node:test";
 import { DEFAULT_MIN_VERSION, compareCalVer, parseCalVer } from "../../server/drivers/openclaw/protocol";
 import { OPENCLAW_TESTED_VERSIONS } from "../interop/openclaw-runtime";
-import { loadConfig } from "../../server/config";
+import { loadConfig } from "../../server/platform/config";
 
 test("OPENCLAW_MIN_VERSION defaults to the oldest release the interop suite tests", () => {
   const oldest = [...OPENCLAW_TESTED_VERSIONS].sort((a, b) => compareCalVer(parseCalVer(a)!, parseCalVer(b)!))[0];

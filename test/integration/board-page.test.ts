@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { createTestDatabase } from "../support/database";
 import { createPrisma, type Db } from "../../server/db/prisma";
 import { agentCounts, agentPage, decodeCursor, encodeCursor, type PageInput } from "../../server/agents/page";
-import { rowColumns, rowFromRecord, type RowRecord } from "../../server/agents/row";
+import { rowColumns, rowFromRecord, type RowRecord } from "../../server/agent-model/row";
 import { decodeRows, type AgentRow } from "../../lib/agent-row";
 import { BOARD_SORTS, compareRows, matchesPageFilter, type PageFilter } from "../../lib/board-query";
 import { seedFleetSql } from "../../scripts/seed-fleet-sql";

@@ -7,7 +7,7 @@ import net from "node:net";
 import { randomUUID } from "node:crypto";
 import { startHarness, type Harness } from "../support/harness";
 import { allProcedures, createApiToken, createOperator } from "../support/trpc-http";
-import { issueAgentToken } from "../../server/agents/tokens";
+import { issueAgentToken } from "../../server/agent-model/tokens";
 import { mulberry32 } from "../support/random";
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 100_000);

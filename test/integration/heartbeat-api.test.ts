@@ -2,7 +2,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startHarness, waitFor, type Harness } from "../support/harness";
-import { issueAgentToken } from "../../server/agents/tokens";
+import { issueAgentToken } from "../../server/agent-model/tokens";
 
 describe("POST /api/agent/heartbeat", () => {
   let h: Harness;

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import pg from "pg";
 import { io as connect, type Socket } from "socket.io-client";
 import { startHarness, waitFor, eventsOf, type Harness } from "../support/harness";
-import { issueAgentToken, type IssuedToken } from "../../server/agents/tokens";
+import { issueAgentToken, type IssuedToken } from "../../server/agent-model/tokens";
 import { HeartbeatIngest } from "../../server/agents/heartbeat-ingest";
 import { SocketPublisher, type Broadcaster } from "../../server/realtime/publisher";
 import { decodeRows, type AgentRow } from "../../lib/agent-row";

@@ -12,8 +12,8 @@ import { createDriverFactory } from "../../server/drivers";
 import { GatewayCallError, type ProvisionRequest, type WakeRequest } from "../../server/drivers/types";
 import { encryptSecret } from "../../server/secrets/crypto";
 import { probeGateway } from "../../server/gateways/probe";
-import { loadConfig } from "../../server/config";
-import { QUEUES } from "../../jobs/queue";
+import { loadConfig } from "../../server/platform/config";
+import { QUEUES } from "../../server/queue/queues";
 
 const DEADLINE_MS = 1500;
 const MAX = 3;
@@ -324,7 +324,7 @@ describe("path 5: a process whose MC_SECRET_KEY cannot decrypt the stored secret
     await h.stop();
   });
 
-  for (const [what, script] of [["npm start", "server/main.ts"], ["npm run worker", "jobs/worker-main.ts"]]) {
+  for (const [what, script] of [["npm start", "main/server.ts"], ["npm run worker", "main/worker.ts"]]) {
     test(`refuses to start (${what}), saying why`, async () => {
       const child = spawn(process.execPath, ["--import", "tsx", script], {
         env: { ...process.env, DATABASE_URL: h.databaseUrl, MC_SECRET_KEY: randomBytes(32).toString("base64"), LOG_LEVEL: "fatal", MC_CONSOLE: "0", PORT: "0", HOST: "127.0.0.1" },

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { startHarness, waitFor, eventsOf, simulatorToken, type Harness } from "../support/harness";
 import { createDriverFactory } from "../../server/drivers";
 import { GatewayCallError } from "../../server/drivers/types";
-import { QUEUES } from "../../jobs/queue";
+import { QUEUES } from "../../server/queue/queues";
 
 const DEADLINE_MS = 1500;
 const MAX = 3;

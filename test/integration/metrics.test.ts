@@ -10,7 +10,7 @@ import { startHarness, waitFor, type Harness } from "../support/harness";
 import { FakeHttpGateway } from "../support/fake-http-gateway";
 import { exposedSeries, samples } from "../support/promql";
 import { gaugeSource } from "../../server/system/queue-gauges";
-import { QUEUES } from "../../jobs/queue";
+import { QUEUES } from "../../server/queue/queues";
 
 async function scrape(h: Harness): Promise<string> {
   const res = await fetch(`${h.baseUrl}/api/metrics`);
@@ -117,7 +117,7 @@ describe("metrics", () => {
 test("timed drivers keep the optional capabilities of the driver they wrap, and only those", async () => {
   const { instrumentDrivers } = await import("../../server/drivers/instrumented");
   const { createDriverFactory } = await import("../../server/drivers");
-  const { SimulatorRuntime } = await import("../../server/drivers/simulator");
+  const { SimulatorRuntime } = await import("../../server/drivers/simulator/driver");
   // No database is touched: only which methods the drivers have is looked at.
   const factory = instrumentDrivers(createDriverFactory(new SimulatorRuntime({} as never)));
   const base = { id: "g", name: "g", tokenSecret: "t", allowInsecureTls: false, workspaceRoot: null };

@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { startHarness, type Harness } from "../support/harness";
 import { GatewayCallError, type DriverAgent, type GatewayDriver, type ProvisionRequest, type WakeRequest } from "../../server/drivers/types";
-import { QUEUES, type ReconcileJobData } from "../../jobs/queue";
+import { QUEUES, type ReconcileJobData } from "../../server/queue/queues";
 
 const RUNS = Number(process.env.MODEL_RUNS ?? 200);
 const SEED = process.env.MODEL_SEED ? Number(process.env.MODEL_SEED) : undefined;

@@ -9,7 +9,7 @@ import addFormats from "ajv-formats";
 import { startHarness, waitFor, type Harness } from "../support/harness";
 import { FakeHttpGateway } from "../support/fake-http-gateway";
 import { startHttpGateway } from "../../examples/http-gateway";
-import { HttpDriver, signBody } from "../../server/drivers/http";
+import { HttpDriver, signBody } from "../../server/drivers/http/driver";
 
 type Json = Record<string, unknown>;
 type Operation = { parameters?: { name: string; in: string; required?: boolean; schema: Json }[]; requestBody?: Json; responses: Record<string, Json> };

@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { startHarness, type Harness } from "../support/harness";
-import { issueAgentToken } from "../../server/agents/tokens";
+import { issueAgentToken } from "../../server/agent-model/tokens";
 import { call, createApiToken, createOperator } from "../support/trpc-http";
 import { clientInfo, TrustedProxies } from "../../server/http/client-ip";
 

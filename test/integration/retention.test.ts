@@ -1,10 +1,10 @@
-// Retention (jobs/retention.ts): old history goes in batches, what is still in use stays, and the operators' audit
+// Retention (server/system/retention.ts): old history goes in batches, what is still in use stays, and the operators' audit
 // trail keeps its own, longer retention. The job is scheduled in pg-boss when a worker starts.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startHarness, type Harness } from "../support/harness";
-import { pruneHistory } from "../../jobs/retention";
-import { QUEUES } from "../../jobs/queue";
+import { pruneHistory } from "../../server/system/retention";
+import { QUEUES } from "../../server/queue/queues";
 
 const DAY = 24 * 3600 * 1000;
 

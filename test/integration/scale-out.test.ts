@@ -1,5 +1,5 @@
-// The README's scale-out setup as real processes: two web processes (`server/main.ts`, MC_WORKER=0) and one worker
-// (`jobs/worker-main.ts`) on one database, behind a small round-robin proxy standing in for the load balancer
+// The README's scale-out setup as real processes: two web processes (`main/server.ts`, MC_WORKER=0) and one worker
+// (`main/worker.ts`) on one database, behind a small round-robin proxy standing in for the load balancer
 // (MC_BASE_URL points agents at it). Deadlines are short. Checked end to end: agents converge once, the simulator is
 // hosted by one process and taken over when that process is killed, rate limits are shared, and a revocation reaches
 // a live connection on the other web process.
@@ -89,9 +89,9 @@ describe("scale-out: two web processes and a worker as real processes", () => {
     await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
     proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
     const env = { DATABASE_URL: database.url, MC_BASE_URL: proxyUrl, MC_WORKER: "0" };
-    webA = start("web-a", "server/main.ts", env);
-    webB = start("web-b", "server/main.ts", env);
-    worker = start("worker", "jobs/worker-main.ts", { DATABASE_URL: database.url, MC_BASE_URL: proxyUrl });
+    webA = start("web-a", "main/server.ts", env);
+    webB = start("web-b", "main/server.ts", env);
+    worker = start("worker", "main/worker.ts", { DATABASE_URL: database.url, MC_BASE_URL: proxyUrl });
     children.push(webA, webB, worker);
     await waitFor(async () => {
       for (const c of children) if (!alive(c)) throw new Error(`${c.name} exited:\n${c.output.slice(-3000)}`);
@@ -184,7 +184,7 @@ describe("scale-out: two web processes and a worker as real processes", () => {
       assert.equal(lost.rowCount, 0, "no agent lost its heartbeat through the takeover");
 
       // ---- a web process that starts later (a restart) reprovisions nothing ----
-      const late = start("web-c", "server/main.ts", { DATABASE_URL: database.url, MC_BASE_URL: proxyUrl, MC_WORKER: "0" });
+      const late = start("web-c", "main/server.ts", { DATABASE_URL: database.url, MC_BASE_URL: proxyUrl, MC_WORKER: "0" });
       children.push(late);
       await waitFor(async () => {
         if (!alive(late)) throw new Error(`web-c exited:\n${late.output.slice(-3000)}`);

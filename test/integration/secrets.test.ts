@@ -10,9 +10,9 @@ import { io as connect, type Socket } from "socket.io-client";
 import { startHarness, waitFor, type Harness } from "../support/harness";
 import { FakeHttpGateway } from "../support/fake-http-gateway";
 import { allProcedures, call, createApiToken, createOperator, ok, signIn } from "../support/trpc-http";
-import { createLogger } from "../../server/logger";
+import { createLogger } from "../../server/platform/logger";
 import { sha256 } from "../../server/auth/principal";
-import { hashSecret, issueAgentToken } from "../../server/agents/tokens";
+import { hashSecret, issueAgentToken } from "../../server/agent-model/tokens";
 
 describe("secrets never appear in reads, pushes, logs or errors", () => {
   let h: Harness;

@@ -1,11 +1,11 @@
-// Stopping (server/shutdown.ts): on SIGTERM readiness turns 503 while the server keeps serving for the drain period,
+// Stopping (server/runtime/shutdown.ts): on SIGTERM readiness turns 503 while the server keeps serving for the drain period,
 // then everything stops; a process stuck in a gateway call exits anyway after the forced-exit timeout.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { startHarness, waitFor } from "../support/harness";
-import { createShutdown } from "../../server/shutdown";
+import { createShutdown } from "../../server/runtime/shutdown";
 
 describe("shutdown", () => {
   test("SIGTERM: readiness 503 at once, requests still served while draining, then the server closes", async () => {

@@ -3,13 +3,13 @@
 import type { AddressInfo } from "node:net";
 import type http from "node:http";
 import pino from "pino";
-import { loadConfig } from "../../server/config";
-import { createApp, type App, type AppOptions } from "../../server/app";
+import { loadConfig } from "../../server/platform/config";
+import { createApp, type App, type AppOptions } from "../../server/runtime/app";
 import { createHttpServer } from "../../server/http/server";
 import { createTestDatabase } from "./database";
 import { sealSecret } from "../../server/secrets/crypto";
 import { attachPostgresAdapter } from "../../server/realtime/postgres";
-import type { SimulatorBehaviour } from "../../server/drivers/simulator";
+import type { SimulatorBehaviour } from "../../server/drivers/simulator/driver";
 
 export interface Harness {
   app: App;

@@ -1,7 +1,7 @@
 // Helpers for security tests: operators and API tokens straight in the database, sign-in over HTTP, and tRPC calls
 // over real HTTP (the superjson wire format of ./trpc-wire), so that every layer (headers, CSRF, rate limits, middleware) is exercised.
 import { randomUUID } from "node:crypto";
-import type { App } from "../../server/app";
+import type { App } from "../../server/runtime/app";
 import { hashPassword } from "../../server/auth/passwords";
 import { newSecret, sha256, type Role } from "../../server/auth/principal";
 import { appRouter } from "../../server/trpc/root";

@@ -4,7 +4,7 @@
 // bench/reconcile.ts).
 import pg from "pg";
 import type { PgBoss } from "pg-boss";
-import { QUEUES, type ReconcileJobData } from "../../jobs/queue";
+import { QUEUES, type ReconcileJobData } from "../../server/queue/queues";
 
 export interface WakingFleet {
   agentIds: string[];

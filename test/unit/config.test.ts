@@ -1,11 +1,11 @@
-// Configuration (server/config.ts): every environment variable is read there, documented in README.md, and checked
+// Configuration (server/platform/config.ts): every environment variable is read there, documented in README.md, and checked
 // with a clear message; the demo fleet is seeded only where a first trial runs.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { CONFIG_KEYS, cliConfig, loadConfig } from "../../server/config";
-import { shouldSeedDemo } from "../../server/demo";
+import { CONFIG_KEYS, cliConfig, loadConfig } from "../../server/platform/config";
+import { shouldSeedDemo } from "../../server/runtime/demo";
 
 function sources(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -16,7 +16,7 @@ function sources(dir: string): string[] {
 }
 
 describe("configuration", () => {
-  test("no product code reads process.env except server/config.ts", () => {
+  test("no product code reads process.env except server/platform/config.ts", () => {
     const files = [...["server", "jobs", "lib", "app", "components"].flatMap(sources), path.join("scripts", "mc.ts")];
     assert.ok(files.length > 50);
     const offenders = files.filter((f) => f !== path.join("server", "config.ts") && /process\.env\b/.test(fs.readFileSync(f, "utf8")));

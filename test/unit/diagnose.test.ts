@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { diagnose, type DiagnoseEvent, type DiagnoseInput, type GatewayFacts } from "../../lib/diagnose";
-import type { AgentDetail } from "../../lib/types";
+import type { AgentDetail } from "../../lib/client/types";
 
 const NOW = Date.parse("2026-01-01T12:00:00Z");
 const at = (secondsAgo: number) => new Date(NOW - secondsAgo * 1000);

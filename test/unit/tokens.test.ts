@@ -1,7 +1,7 @@
 // Agent tokens: format, O(1) parsing, constant-time checks, the slots (current, pending, previous) and revocation.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { checkAgentToken, issueAgentToken, parseAgentToken, revokeTokenColumns } from "../../server/agents/tokens";
+import { checkAgentToken, issueAgentToken, parseAgentToken, revokeTokenColumns } from "../../server/agent-model/tokens";
 
 const agentId = "0b7f6a52-3c1d-4e8f-9a2b-1c3d5e7f9a0b";
 const now = new Date("2026-01-01T00:00:00Z");

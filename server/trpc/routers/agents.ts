@@ -1,13 +1,13 @@
 import { z } from "zod";
 import { TRPCError } from "@trpc/server";
-import { agentViewSelect, toAgentView } from "../../agents/view";
+import { agentViewSelect, toAgentView } from "../../agent-model/view";
 import { AGENT_STATUSES } from "../../../lib/contract/enums";
 import { agentKind, agentName, id } from "../../../lib/contract/schemas";
-import { SIMULATOR_BEHAVIOURS } from "../../drivers/simulator";
+import { SIMULATOR_BEHAVIOURS } from "../../drivers/simulator/driver";
 import { toStoredEvent } from "../../events/bus";
 import { actorOf, audit, notFound, operatorProcedure, router, viewerProcedure } from "../init";
 import type { Prisma } from "../../db/prisma";
-import { revokeTokenColumns } from "../../agents/tokens";
+import { revokeTokenColumns } from "../../agent-model/tokens";
 import { BULK_CREATE_MAX, BulkCreateRejected, createAgentsInBulk, validateBulk } from "../../fleet/create";
 import { agentCounts, agentPage, decodeCursor } from "../../agents/page";
 import { BOARD_SORTS, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX } from "../../../lib/board-query";

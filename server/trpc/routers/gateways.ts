@@ -4,8 +4,8 @@ import type { Prisma } from "../../db/prisma";
 import { actorOf, adminProcedure, audit, notFound, operatorProcedure, router, viewerProcedure } from "../init";
 import { gatewayInput, gatewayUpdateInput, id } from "../../../lib/contract/schemas";
 import { sealSecret } from "../../secrets/crypto";
-import { QUEUES } from "../../../jobs/queue";
-import { runningSync, startTemplateSync } from "../../../jobs/template-sync";
+import { QUEUES } from "../../queue/queues";
+import { runningSync, startTemplateSync } from "../../gateways/template-sync";
 import { probeGateway } from "../../gateways/probe";
 import { TEMPLATE_REVISION } from "../../templates/render";
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { TRPCError } from "@trpc/server";
-import { QUEUES } from "../../../jobs/queue";
+import { QUEUES } from "../../queue/queues";
 import { recentFailedJobs, watchHealth } from "../../system/health";
 import { actorOf, operatorProcedure, router, viewerProcedure } from "../init";
 import { id } from "../../../lib/contract/schemas";

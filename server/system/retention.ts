@@ -5,10 +5,10 @@
 // and one run is bounded: what is left is taken by the next run.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { PgBoss } from "pg-boss";
-import type { Db } from "../server/db/prisma";
-import type { Logger } from "../server/logger";
-import { metrics } from "../server/metrics";
-import { QUEUES } from "./queue";
+import type { Db } from "../db/prisma";
+import type { Logger } from "../platform/logger";
+import { metrics } from "../platform/metrics";
+import { QUEUES } from "../queue/queues";
 
 export interface RetentionSettings {
   /** Cron expression (UTC). */

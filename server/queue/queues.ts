@@ -1,7 +1,7 @@
 // pg-boss setup: the reconcile queue lives in the same PostgreSQL as the product's tables, so a wake and its
 // deadline job commit together (docs/lifecycle.md, step 3).
 import { PgBoss, fromPrisma } from "pg-boss";
-import type { Tx } from "../server/db/prisma";
+import type { Tx } from "../db/prisma";
 
 export const QUEUES = {
   reconcile: "lifecycle.reconcile",
@@ -61,7 +61,7 @@ export async function startQueue(opts: QueueOptions, onError: (err: Error) => vo
   // Deleting an agent finishes even if the process that started it dies (LifecycleService.removeAgent).
   await boss.createQueue(QUEUES.delete, { retryLimit: 20, retryDelay: 2, retryBackoff: true, retryDelayMax: 60, expireInSeconds: 120 });
   await boss.createQueue(QUEUES.liveness, { retryLimit: 0, expireInSeconds: 60 });
-  // A sync run records every agent's result itself; a job that dies is marked failed, not retried (jobs/template-sync.ts).
+  // A sync run records every agent's result itself; a job that dies is marked failed, not retried (server/gateways/template-sync.ts).
   await boss.createQueue(QUEUES.templateSync, { retryLimit: 0, expireInSeconds: 3600 });
   await boss.createQueue(QUEUES.gatewayProbe, { retryLimit: 0, expireInSeconds: 120 });
   // At most one queued and one running per gateway (singletonKey): a queued job reads every agent's settings when it
@@ -81,7 +81,7 @@ export interface GatewaySettingsJobData {
 /** Agents that are provisioned close together share one settings write a moment later. */
 const GATEWAY_SETTINGS_DEBOUNCE_SECONDS = 1;
 
-/** Asks for the gateway-side settings of a gateway's agents to be brought up to date (jobs/gateway-settings.ts). */
+/** Asks for the gateway-side settings of a gateway's agents to be brought up to date (server/gateways/agent-settings.ts). */
 export async function requestGatewaySettings(boss: PgBoss, gatewayId: string, afterSeconds = GATEWAY_SETTINGS_DEBOUNCE_SECONDS): Promise<void> {
   await boss.send(QUEUES.gatewaySettings, { gatewayId } satisfies GatewaySettingsJobData, {
     singletonKey: gatewayId,

@@ -8,12 +8,12 @@
 import { useEffect } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { isRoom } from "@/lib/events";
-import { useTRPC } from "./providers";
-import { createSink, removedIds } from "./live/cache-sink";
-import { acquire, currentSink, release, setSink, useLiveState, type LiveState } from "./live/connection";
+import { useTRPC } from "../providers";
+import { createSink, removedIds } from "./cache-sink";
+import { acquire, currentSink, release, setSink, useLiveState, type LiveState } from "./connection";
 
-export { boardPagesKey } from "./live/cache-sink";
-export { useLiveState, type LiveState } from "./live/connection";
+export { boardPagesKey } from "./cache-sink";
+export { useLiveState, type LiveState } from "./connection";
 
 /** Call after deleting an agent: removes it from every cached list now and ignores late pushes about it. */
 export function forgetAgent(id: string): void {

@@ -8,11 +8,11 @@
 // second, resuming every agent from the table: agents never move between processes and a restart reprovisions
 // nothing.
 import pg from "pg";
-import type { Db } from "../db/prisma";
-import type { Logger } from "../logger";
-import { openSecret, sealSecret } from "../secrets/crypto";
-import type { DeleteOptions, DriverAgent, GatewayDriver, ProvisionRequest, WakeRequest } from "./types";
-import { GatewayCallError } from "./types";
+import type { Db } from "../../db/prisma";
+import type { Logger } from "../../platform/logger";
+import { openSecret, sealSecret } from "../../secrets/crypto";
+import type { DeleteOptions, DriverAgent, GatewayDriver, ProvisionRequest, WakeRequest } from "../types";
+import { GatewayCallError } from "../types";
 
 export const SIMULATOR_BEHAVIOURS = ["healthy", "slow", "silent", "flaky", "bad_token", "crash_after"] as const;
 export type SimulatorBehaviour = (typeof SIMULATOR_BEHAVIOURS)[number];

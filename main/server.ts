@@ -4,18 +4,18 @@
 import fs from "node:fs";
 import path from "node:path";
 import next from "next";
-import { loadConfig } from "./config";
-import { logger } from "./logger";
-import { resolveDatabaseUrl } from "./db/url";
-import { applyMigrations } from "./db/migrate";
-import { ensureFirstAdmin } from "./auth/bootstrap";
-import { createApp } from "./app";
-import { createHttpServer } from "./http/server";
-import { seedDemoIfEmpty, shouldSeedDemo } from "./demo";
-import { attachPostgresAdapter } from "./realtime/postgres";
-import { secretKey } from "./secrets/crypto";
-import { createShutdown } from "./shutdown";
-import { buildInfo } from "./build-info";
+import { loadConfig } from "../server/platform/config";
+import { logger } from "../server/platform/logger";
+import { resolveDatabaseUrl } from "../server/db/url";
+import { applyMigrations } from "../server/db/migrate";
+import { ensureFirstAdmin } from "../server/auth/bootstrap";
+import { createApp } from "../server/runtime/app";
+import { createHttpServer } from "../server/http/server";
+import { seedDemoIfEmpty, shouldSeedDemo } from "../server/runtime/demo";
+import { attachPostgresAdapter } from "../server/realtime/postgres";
+import { secretKey } from "../server/secrets/crypto";
+import { createShutdown } from "../server/runtime/shutdown";
+import { buildInfo } from "../server/platform/build-info";
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   else say("MC_WORKER=0: this process runs no queue worker; run `npm run worker` somewhere, or lifecycle is paused");
 
   // Simulated agents need no reprovisioning after a restart: their state is in the database and whichever process
-  // hosts the simulator resumes them (server/drivers/simulator.ts).
+  // hosts the simulator resumes them (server/drivers/simulator/driver.ts).
   if (shouldSeedDemo(config.MC_DEMO, database.embedded)) await seedDemoIfEmpty(app);
 
   const { version, commit } = buildInfo();

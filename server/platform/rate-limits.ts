@@ -15,7 +15,7 @@
 import { createHash } from "node:crypto";
 import type pg from "pg";
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
-import type { Config } from "../config";
+import type { Config } from "./config";
 
 /** The table is created by the migrations (prisma/schema.prisma, model RateLimit). */
 export const RATE_LIMIT_TABLE = "rate_limits";

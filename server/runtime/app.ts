@@ -1,30 +1,30 @@
 // The application container: everything a web or worker process needs, wired once. Tests build the same thing.
 import type { PgBoss } from "pg-boss";
 import pg from "pg";
-import { normaliseBaseUrl, type Config } from "./config";
-import { createPrisma, type Db } from "./db/prisma";
-import { EventBus } from "./events/bus";
-import { logger as defaultLogger, type Logger } from "./logger";
-import { SocketPublisher, type Broadcaster, type Publisher } from "./realtime/publisher";
-import { SimulatorRuntime, type SimulatorTiming } from "./drivers/simulator";
-import { createDriverFactory, gatewayDeviceTokens, type DriverDependencies, type DriverFactory } from "./drivers";
-import { deviceIdentityLoader } from "./drivers/openclaw";
-import { instrumentDrivers } from "./drivers/instrumented";
-import { LifecycleService, type LifecycleSettings } from "./lifecycle/service";
-import { FleetOperations } from "./fleet/operations";
-import { AgentAuthenticator } from "./agents/agent-auth";
-import { HeartbeatIngest } from "./agents/heartbeat-ingest";
-import { Authenticator } from "./auth/principal";
-import { setGaugeSource } from "./metrics";
-import { gaugeSource } from "./system/queue-gauges";
-import { startQueue, QUEUES } from "../jobs/queue";
-import { startWorker, type WorkerHandle } from "../jobs/worker";
-import { systemHealth } from "./system/health";
-import { NotificationService } from "./notifications/service";
-import { convergenceMetrics } from "./convergence-metrics";
-import { scheduleRetention } from "../jobs/retention";
-import { verifySecretKey } from "./secrets/key-check";
-import { createRateLimits, type RateLimits } from "./http/rate-limits";
+import { normaliseBaseUrl, type Config } from "../platform/config";
+import { createPrisma, type Db } from "../db/prisma";
+import { EventBus } from "../events/bus";
+import { logger as defaultLogger, type Logger } from "../platform/logger";
+import { SocketPublisher, type Broadcaster, type Publisher } from "../realtime/publisher";
+import { SimulatorRuntime, type SimulatorTiming } from "../drivers/simulator/driver";
+import { createDriverFactory, gatewayDeviceTokens, type DriverDependencies, type DriverFactory } from "../drivers";
+import { deviceIdentityLoader } from "../drivers/openclaw";
+import { instrumentDrivers } from "../drivers/instrumented";
+import { LifecycleService, type LifecycleSettings } from "../lifecycle/service";
+import { FleetOperations } from "../fleet/operations";
+import { AgentAuthenticator } from "../agents/agent-auth";
+import { HeartbeatIngest } from "../agents/heartbeat-ingest";
+import { Authenticator } from "../auth/principal";
+import { setGaugeSource } from "../platform/metrics";
+import { gaugeSource } from "../system/queue-gauges";
+import { startQueue, QUEUES } from "../queue/queues";
+import { startWorker, type WorkerHandle } from "../queue/worker";
+import { systemHealth } from "../system/health";
+import { NotificationService } from "../notifications/service";
+import { convergenceMetrics } from "../system/convergence-metrics";
+import { scheduleRetention } from "../system/retention";
+import { verifySecretKey } from "../secrets/key-check";
+import { createRateLimits, type RateLimits } from "../platform/rate-limits";
 
 export interface AppOptions {
   databaseUrl: string;
@@ -36,7 +36,7 @@ export interface AppOptions {
   drivers?: (simulator: SimulatorRuntime, deps: DriverDependencies) => DriverFactory;
   publisher?: Publisher;
   baseUrl: () => string;
-  /** Contend for hosting the simulated agents (default true; see server/drivers/simulator.ts). */
+  /** Contend for hosting the simulated agents (default true; see server/drivers/simulator/driver.ts). */
   simulatorHost?: boolean;
   /** Overrides of lifecycle timings that have no setting of their own (tests). */
   lifecycle?: Partial<Pick<LifecycleSettings, "repairAfterSeconds" | "abandonedJobSeconds" | "stuckProvisioningSeconds">>;
@@ -65,7 +65,7 @@ export interface App {
   auth: Authenticator;
   worker: WorkerHandle | null;
   notifications: NotificationService;
-  /** Set on SIGTERM: readiness answers 503 so that load balancers stop sending new work here (server/shutdown.ts). */
+  /** Set on SIGTERM: readiness answers 503 so that load balancers stop sending new work here (server/runtime/shutdown.ts). */
   draining: boolean;
   policyDefaults: { checkinDeadlineSeconds: number; maxWakeAttempts: number };
   setBroadcaster(target: Broadcaster | undefined): void;

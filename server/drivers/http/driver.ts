@@ -10,8 +10,8 @@
 // exact request body bytes, keyed with the gateway token>` (the empty string for GET and DELETE). Any non-2xx status,
 // a timeout (10 s by default) or a connection error is a failed call (GatewayCallError).
 import { createHmac } from "node:crypto";
-import type { DeleteOptions, DriverAgent, GatewayConnection, GatewayDriver, ProbeResult, ProvisionRequest, WakeRequest } from "./types";
-import { GatewayCallError } from "./types";
+import type { DeleteOptions, DriverAgent, GatewayConnection, GatewayDriver, ProbeResult, ProvisionRequest, WakeRequest } from "../types";
+import { GatewayCallError } from "../types";
 
 export const HTTP_TIMEOUT_MS = 10_000;
 export const SIGNATURE_HEADER = "x-mc-signature";

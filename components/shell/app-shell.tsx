@@ -3,11 +3,11 @@
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { useState, type ReactNode } from "react";
-import { useLiveState } from "./use-live-updates";
-import { useRole } from "./use-role";
-import { NAV_LINKS } from "./shell/nav-links";
-import { WorkerBanner } from "./shell/worker-banner";
-import { KeyboardShortcuts } from "./shell/keyboard-shortcuts";
+import { useLiveState } from "../live/use-live-updates";
+import { useRole } from "../use-role";
+import { NAV_LINKS } from "./nav-links";
+import { WorkerBanner } from "./worker-banner";
+import { KeyboardShortcuts } from "./keyboard-shortcuts";
 
 function isLoginPath(pathname: string | null): boolean {
   return pathname === "/login" || (pathname ?? "").startsWith("/login/");

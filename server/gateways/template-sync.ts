@@ -10,19 +10,19 @@
 //   gateway.templates.sync.succeeded|failed           {runId, final: true, succeeded, failed, revision}  (failed if any agent failed)
 import type { PgBoss } from "pg-boss";
 import { fromPrisma } from "pg-boss";
-import type { Db, Tx } from "../server/db/prisma";
-import type { EventBus } from "../server/events/bus";
-import type { Logger } from "../server/logger";
-import type { DriverFactory } from "../server/drivers";
-import type { DriverAgent, GatewayDriver } from "../server/drivers/types";
-import { GatewayCallError, describeGatewayError, withTimeout } from "../server/drivers/types";
-import { gatewayConnectionOf, gatewayConnectionSelect } from "../server/drivers/connection";
-import type { LifecycleService } from "../server/lifecycle/service";
-import { gatewayUnreachableError } from "../server/gateways/probe";
-import { renderTemplates, templateContextOf, TEMPLATE_REVISION } from "../server/templates/render";
-import { QUEUES } from "./queue";
-import { checkAgentToken, issueAgentToken, parseAgentToken } from "../server/agents/tokens";
-import { storeDeliveredToken } from "../server/agents/token-store";
+import type { Db, Tx } from "../db/prisma";
+import type { EventBus } from "../events/bus";
+import type { Logger } from "../platform/logger";
+import type { DriverFactory } from "../drivers";
+import type { DriverAgent, GatewayDriver } from "../drivers/types";
+import { GatewayCallError, describeGatewayError, withTimeout } from "../drivers/types";
+import { gatewayConnectionOf, gatewayConnectionSelect } from "../drivers/connection";
+import type { LifecycleService } from "../lifecycle/service";
+import { gatewayUnreachableError } from "./probe";
+import { renderTemplates, templateContextOf, TEMPLATE_REVISION } from "../templates/render";
+import { QUEUES } from "../queue/queues";
+import { checkAgentToken, issueAgentToken, parseAgentToken } from "../agent-model/tokens";
+import { storeDeliveredToken } from "../agent-model/token-store";
 
 export interface TemplateSyncJobData {
   runId: string;

@@ -3,12 +3,12 @@
 // rate-limit config writes (OpenClaw 2026.4: 3 per minute) and a board's agents are provisioned one after another.
 // A rate-limit answer is not a failure: the job runs again when the gateway's retry hint says it may.
 import type { PgBoss } from "pg-boss";
-import type { Db } from "../server/db/prisma";
-import type { Logger } from "../server/logger";
-import type { DriverFactory } from "../server/drivers";
-import { GatewayCallError, describeGatewayError, withTimeout } from "../server/drivers/types";
-import { gatewayConnectionOf, gatewayConnectionSelect } from "../server/drivers/connection";
-import { requestGatewaySettings, type GatewaySettingsJobData } from "./queue";
+import type { Db } from "../db/prisma";
+import type { Logger } from "../platform/logger";
+import type { DriverFactory } from "../drivers";
+import { GatewayCallError, describeGatewayError, withTimeout } from "../drivers/types";
+import { gatewayConnectionOf, gatewayConnectionSelect } from "../drivers/connection";
+import { requestGatewaySettings, type GatewaySettingsJobData } from "../queue/queues";
 
 export interface GatewaySettingsDeps {
   db: Db;

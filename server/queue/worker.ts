@@ -2,19 +2,19 @@
 // may run it; pg-boss hands each job to exactly one of them.
 import os from "node:os";
 import type { PgBoss, JobResult, JobWithMetadata } from "pg-boss";
-import type { Db } from "../server/db/prisma";
-import type { EventBus, EventInput } from "../server/events/bus";
-import type { LifecycleService } from "../server/lifecycle/service";
-import type { Logger } from "../server/logger";
-import { metrics } from "../server/metrics";
-import { QUEUES, RECONCILE_QUEUE_POLICY, type ReconcileJobData } from "./queue";
-import type { DriverFactory } from "../server/drivers";
-import { probeAllGateways, probeGateway } from "../server/gateways/probe";
-import { failTemplateSync, runTemplateSync, type TemplateSyncJobData } from "./template-sync";
-import { runGatewaySettings } from "./gateway-settings";
-import type { GatewaySettingsJobData, FleetOperationJobData } from "./queue";
-import type { FleetOperations } from "../server/fleet/operations";
-import { runFleetOperationJob } from "./fleet-operation";
+import type { Db } from "../db/prisma";
+import type { EventBus, EventInput } from "../events/bus";
+import type { LifecycleService } from "../lifecycle/service";
+import type { Logger } from "../platform/logger";
+import { metrics } from "../platform/metrics";
+import { QUEUES, RECONCILE_QUEUE_POLICY, type ReconcileJobData } from "./queues";
+import type { DriverFactory } from "../drivers";
+import { probeAllGateways, probeGateway } from "../gateways/probe";
+import { failTemplateSync, runTemplateSync, type TemplateSyncJobData } from "../gateways/template-sync";
+import { runGatewaySettings } from "../gateways/agent-settings";
+import type { GatewaySettingsJobData, FleetOperationJobData } from "./queues";
+import type { FleetOperations } from "../fleet/operations";
+import { runFleetOperationJob } from "../../jobs/fleet-operation";
 
 export interface WorkerDeps {
   boss: PgBoss;
@@ -119,7 +119,7 @@ export async function startWorker(deps: WorkerDeps): Promise<WorkerHandle> {
     if (result.lost > 0 || result.restarted > 0 || result.repaired > 0) logger.info({ ...result }, "liveness sweep");
   });
 
-  // Template sync runs (jobs/template-sync.ts) and gateway probes (server/gateways/probe.ts).
+  // Template sync runs (server/gateways/template-sync.ts) and gateway probes (server/gateways/probe.ts).
   // Operator-triggered and periodic work: polled less often than the deadline-critical reconcile queue.
   await boss.work<TemplateSyncJobData>(QUEUES.templateSync, { pollingIntervalSeconds: Math.max(1, deps.pollSeconds), localConcurrency: 2 }, async ([job]) => {
     const syncDeps = { db: deps.db, events, drivers: deps.drivers, lifecycle, logger, baseUrl: deps.baseUrl, tokenOverlapSeconds: deps.tokenOverlapSeconds };

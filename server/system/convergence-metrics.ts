@@ -1,9 +1,9 @@
 // Time to converge per gateway (`mc_converge_duration_seconds`): from the start of a cycle to the agent's first
 // check-in of that cycle, observed from the events after commit (one indexed read per convergence, none per heartbeat).
-import type { Db } from "./db/prisma";
-import type { EventListener } from "./events/bus";
-import type { Logger } from "./logger";
-import { metrics } from "./metrics";
+import type { Db } from "../db/prisma";
+import type { EventListener } from "../events/bus";
+import type { Logger } from "../platform/logger";
+import { metrics } from "../platform/metrics";
 
 export function convergenceMetrics(db: Db, logger: Logger): EventListener {
   return (events) => {

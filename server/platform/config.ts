@@ -1,6 +1,6 @@
 // Every setting the product reads from the environment, with its default (documented in README.md).
 import { z } from "zod";
-import { DEFAULT_MIN_VERSION } from "./drivers/openclaw/protocol";
+import { DEFAULT_MIN_VERSION } from "../drivers/openclaw/protocol";
 
 const seconds = (fallback: number) => z.coerce.number().positive().default(fallback);
 const flag = (fallback: boolean) =>

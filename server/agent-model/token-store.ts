@@ -1,4 +1,4 @@
-// Writes of the agent token slots (server/agents/tokens.ts describes them). Every right-hand side of these updates
+// Writes of the agent token slots (server/agent-model/tokens.ts describes them). Every right-hand side of these updates
 // reads the row as it was before the update, and every time is the database's.
 import type { Db, Tx } from "../db/prisma";
 import type { IssuedToken } from "./tokens";

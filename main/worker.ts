@@ -3,12 +3,12 @@
 // clients or a port, so its broadcasts are relayed by the web processes. (@socket.io/postgres-emitter 0.1 speaks an
 // older message format that the current adapter silently drops.)
 import { Server } from "socket.io";
-import { loadConfig } from "../server/config";
-import { logger } from "../server/logger";
+import { loadConfig } from "../server/platform/config";
+import { logger } from "../server/platform/logger";
 import { applyMigrations } from "../server/db/migrate";
-import { createApp } from "../server/app";
+import { createApp } from "../server/runtime/app";
 import { attachPostgresAdapter } from "../server/realtime/postgres";
-import { createShutdown } from "../server/shutdown";
+import { createShutdown } from "../server/runtime/shutdown";
 
 async function main(): Promise<void> {
   const config = loadConfig();
