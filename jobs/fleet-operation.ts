@@ -3,7 +3,8 @@
 import type { Job, JobWithMetadata } from "pg-boss";
 import type { FleetOperations } from "../server/fleet/operations";
 import type { Logger } from "../server/platform/logger";
-import { FLEET_OPERATION_QUEUE_POLICY, type FleetOperationJobData } from "../server/queue/queues";
+import { FLEET_OPERATION_QUEUE_POLICY, QUEUES, type FleetOperationJobData } from "../server/queue/queues";
+import type { JobHandler } from "../server/queue/worker";
 
 export interface FleetOperationJobDeps {
   fleet: FleetOperations;
@@ -24,4 +25,13 @@ export async function runFleetOperationJob(deps: FleetOperationJobDeps, job: Job
     if (retryCount >= retryLimit) await deps.fleet.fail(operationId, error).catch(() => undefined);
     throw err;
   }
+}
+
+/** One operation at a time per worker; each bounds its own work. */
+export function fleetOperationHandler(deps: FleetOperationJobDeps, pollSeconds: number): JobHandler<FleetOperationJobData> {
+  return {
+    queue: QUEUES.fleetOperation,
+    options: { pollingIntervalSeconds: Math.max(1, pollSeconds), includeMetadata: true },
+    handle: ([job]) => runFleetOperationJob(deps, job),
+  };
 }

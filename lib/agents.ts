@@ -1,11 +1,21 @@
-// Pure helpers over agent views: error classification, template staleness, grouping order, the board row of a view.
+// Pure helpers over agent views: error classification and template staleness (board order and the board row of a full
+// view: lib/client/agents.ts).
 // Board filters in the URL: lib/board-filters.ts; which cached lists a pushed agent or event belongs to: lib/client/list-match.ts.
-import { KIND_ORDER } from "./status";
-import { toDate } from "./time";
-import type { Agent } from "./client/types";
-import { clipError, type AgentRow } from "./agent-row";
 
 export type ErrorKind = "gateway_unreachable" | "no_checkin" | "heartbeat_lost" | "error";
+
+/** What agentProblem reads of an agent (a view, a board row's source, or a notification's facts). */
+export interface ProblemFields {
+  lastProvisionError: string | null;
+  statusReason: string | null;
+  status: string;
+}
+
+/** What hasStaleTemplates reads: the agent's revision and its gateway's last synced one. */
+export interface TemplateFields {
+  templateRevision: string | null;
+  gateway: { templateRevision: string | null } | null;
+}
 
 export interface AgentProblem {
   kind: ErrorKind;
@@ -17,7 +27,7 @@ export interface AgentProblem {
  * What went wrong, in operator terms. "gateway unreachable" (the gateway did not answer) must be told apart at a glance
  * from "no check-in" (the wake was delivered, the agent never called back).
  */
-export function agentProblem(agent: Pick<Agent, "lastProvisionError" | "statusReason" | "status">): AgentProblem | null {
+export function agentProblem(agent: ProblemFields): AgentProblem | null {
   const text = agent.lastProvisionError ?? (agent.status === "offline" || agent.statusReason ? agent.statusReason : null);
   if (!text) return null;
   const lower = text.toLowerCase();
@@ -37,7 +47,7 @@ export const PROBLEM_STYLES: Record<ErrorKind, string> = {
 };
 
 /** The agent runs an older template revision than its gateway last synced. */
-export function hasStaleTemplates(agent: Pick<Agent, "templateRevision" | "gateway">): boolean {
+export function hasStaleTemplates(agent: TemplateFields): boolean {
   const current = agent.gateway?.templateRevision;
   return Boolean(current && agent.templateRevision && current !== agent.templateRevision) || Boolean(current && !agent.templateRevision);
 }
@@ -46,59 +56,3 @@ export function shortRevision(rev: string | null | undefined): string {
   if (!rev) return "—";
   return rev.length > 10 ? rev.slice(0, 8) : rev;
 }
-
-const naturalize = (s: string) => s.toLowerCase().replace(/\d+/g, (d) => d.padStart(12, "0"));
-const sortKeys = new WeakMap<Agent, string>();
-
-/**
- * Board order as one plain string (cached per agent object, so a 10k-agent list re-sorts in milliseconds after a push):
- * gateway name, gateway-level agents before boards, boards by name, the lead first, then names in natural order.
- */
-export function agentSortKey(a: Agent): string {
-  let key = sortKeys.get(a);
-  if (key === undefined) {
-    key = [
-      naturalize(a.gateway.name),
-      a.gatewayId,
-      a.boardId ? `1${naturalize(a.board?.name ?? "")}` : "0",
-      a.boardId ?? "",
-      String(KIND_ORDER[a.kind] ?? 9),
-      naturalize(a.name),
-      a.id,
-    ].join("\u0000");
-    sortKeys.set(a, key);
-  }
-  return key;
-}
-
-/** Sorts by agentSortKey. Pushes replace agents in place, so the input is nearly sorted and this is fast (~4 ms for 10k). */
-export function sortAgents(list: readonly Agent[]): Agent[] {
-  const keyed = list.map((a) => ({ a, k: agentSortKey(a) }));
-  keyed.sort((x, y) => (x.k < y.k ? -1 : x.k > y.k ? 1 : 0));
-  return keyed.map((x) => x.a);
-}
-
-/** A full agent view as a board row (the gateway page shows its agents in the board's table). */
-export function rowOfAgent(a: Agent): AgentRow {
-  const ms = (d: Date | string | null | undefined) => toDate(d)?.getTime() ?? null;
-  return {
-    id: a.id,
-    name: a.name,
-    kind: a.kind,
-    status: a.status,
-    statusReason: a.statusReason,
-    gatewayId: a.gatewayId,
-    boardId: a.boardId,
-    wakeAttempts: a.wakeAttempts,
-    maxWakeAttempts: a.maxWakeAttempts,
-    lifecycleGeneration: a.lifecycleGeneration,
-    checkinDeadlineAt: ms(a.checkinDeadlineAt),
-    lastSeenAt: ms(a.lastSeenAt),
-    lastProvisionError: clipError(a.lastProvisionError),
-    templateStale: hasStaleTemplates(a),
-    heartbeatsRejected: a.heartbeatsRejected,
-    lastRejectedReason: a.lastRejectedReason,
-    updatedAt: ms(a.updatedAt) ?? 0,
-  };
-}
-

@@ -2,7 +2,7 @@
 // an agent's data, so that notifications (server/notifications) say the same verdict the agent page shows.
 import { agentProblem, hasStaleTemplates, shortRevision } from "./agents";
 import { formatAbsolute, formatDuration, formatRelative, toDate } from "./time";
-import type { AgentDetail, Health, LifecycleEvent } from "./client/types";
+import type { AgentStatus, WakeOutcome } from "./status";
 
 export type FixAction = "reprovision" | "wake" | "rotate";
 
@@ -46,9 +46,34 @@ export interface GatewayFacts {
   pairingRequestId?: string | null;
 }
 
+type Instant = Date | string | null;
+
+/**
+ * The facts of an agent Diagnose reads: what `agents.get` returns, written out here so that lib/ stays free of the
+ * server's router types (the server builds the same shape for notifications).
+ */
+export interface DiagnoseAgent {
+  status: AgentStatus;
+  statusReason: string | null;
+  lastProvisionError: string | null;
+  lastSeenAt: Instant;
+  lastWakeSentAt: Instant;
+  cycleStartedAt: Instant;
+  checkinDeadlineAt: Instant;
+  lastRejectedAt: Instant;
+  lastRejectedReason: string | null;
+  heartbeatsAccepted: number;
+  heartbeatsRejected: number;
+  wakeAttempts: number;
+  maxWakeAttempts: number;
+  templateRevision: string | null;
+  gateway: { name: string; driver: string; status: string; templateRevision: string | null };
+  attempts: { generation: number; attempt: number; sentAt: Instant; outcome: WakeOutcome | null; error: string | null; runError?: string | null }[];
+}
+
 export interface DiagnoseInput {
-  agent: AgentDetail;
-  health: Pick<Health, "workersAlive" | "queueSchema"> | undefined;
+  agent: DiagnoseAgent;
+  health: { workersAlive: number; queueSchema: string } | undefined;
   gateway: GatewayFacts | undefined;
   events: DiagnoseEvent[];
   now: number;
@@ -66,9 +91,15 @@ function runFailure(lastError: string | null): string | null {
 
 /** The last wake of the current cycle and whether it reached the gateway. */
 /** The events Diagnose reads: whether each wake reached the gateway. */
-export type DiagnoseEvent = Pick<LifecycleEvent, "generation" | "attempt" | "at" | "message"> & { event: string };
+export interface DiagnoseEvent {
+  event: string;
+  generation?: number | null;
+  attempt?: number | null;
+  at: Date;
+  message: string;
+}
 
-function lastWake(agent: AgentDetail, events: DiagnoseEvent[]) {
+function lastWake(agent: DiagnoseAgent, events: DiagnoseEvent[]) {
   const attempt = [...agent.attempts].sort((a, b) => ms(b.sentAt) - ms(a.sentAt))[0];
   if (!attempt) return null;
   const sent = events.find((e) => e.event === "lifecycle.wake.sent" && e.generation === attempt.generation && e.attempt === attempt.attempt);

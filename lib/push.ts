@@ -2,7 +2,6 @@
 // transformer tRPC uses, so a pushed event has the very types a fetched one has (Dates stay Dates). `agent.updated`
 // carries the board's compact rows instead (lib/agent-row.ts: plain numbers).
 import superjson, { type SuperJSONResult } from "superjson";
-import type { LifecycleEvent } from "./client/types";
 
 export type PushPayload = SuperJSONResult;
 
@@ -16,12 +15,18 @@ export function decodePush<T>(payload: unknown): T | undefined {
   return superjson.deserialize<T>(payload as SuperJSONResult);
 }
 
-function isEvent(raw: unknown): raw is LifecycleEvent {
+/** The fields every pushed lifecycle event has; the caller names the full type it expects (lib/client/types.ts). */
+interface EventShape {
+  id: string;
+  event: string;
+}
+
+function isEvent(raw: unknown): raw is EventShape {
   return typeof raw === "object" && raw !== null && typeof (raw as { id?: unknown }).id === "string" && typeof (raw as { event?: unknown }).event === "string";
 }
 
 /** A `lifecycle.event` push, or undefined for anything else. */
-export function decodeEventPush(payload: unknown): LifecycleEvent | undefined {
+export function decodeEventPush<E extends EventShape = EventShape>(payload: unknown): E | undefined {
   const event = decodePush<unknown>(payload);
-  return isEvent(event) ? event : undefined;
+  return isEvent(event) ? (event as E) : undefined;
 }

@@ -1,14 +1,8 @@
 // One colour per status and per wake outcome, used everywhere (pills, strip, timeline bars).
 // Class names are written out in full so that Tailwind finds them.
-import type { Agent, WakeAttempt } from "./client/types";
 import { AGENT_KINDS, AGENT_STATUSES, WAKE_OUTCOMES, type AgentKind, type AgentStatus, type WakeOutcome } from "./contract/enums";
 
 export { AGENT_KINDS, AGENT_STATUSES, WAKE_OUTCOMES, type AgentKind, type AgentStatus, type WakeOutcome };
-
-// Compile-time check that this list matches the server's status type exactly.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const statusesMatch: Same<AgentStatus, Agent["status"]> = true;
-void statusesMatch;
 
 export interface StatusStyle {
   label: string;
@@ -75,9 +69,6 @@ export function statusStyle(s: string): StatusStyle {
   return isAgentStatus(s) ? STATUS_STYLES[s] : STATUS_STYLES.deleting;
 }
 
-const outcomesMatch: Same<WakeOutcome, WakeAttempt["outcome"]> = true;
-void outcomesMatch;
-
 export const OUTCOME_STYLES: Record<WakeOutcome, { label: string; fill: string; pill: string }> = {
   checked_in: {
     label: "checked in",
@@ -109,9 +100,6 @@ export const OUTCOME_STYLES: Record<WakeOutcome, { label: string; fill: string; 
 export function outcomeStyle(o: string) {
   return (OUTCOME_STYLES as Record<string, (typeof OUTCOME_STYLES)[WakeOutcome]>)[o] ?? OUTCOME_STYLES.superseded;
 }
-
-const kindsMatch: Same<AgentKind, Agent["kind"]> = true;
-void kindsMatch;
 
 export const KIND_LABELS: Record<AgentKind, string> = {
   gateway_main: "gateway main",

@@ -10,6 +10,7 @@ import { resolveDatabaseUrl } from "../server/db/url";
 import { applyMigrations } from "../server/db/migrate";
 import { ensureFirstAdmin } from "../server/auth/bootstrap";
 import { createApp } from "../server/runtime/app";
+import { jobHandlers } from "../jobs/handlers";
 import { createHttpServer } from "../server/http/server";
 import { seedDemoIfEmpty, shouldSeedDemo } from "../server/runtime/demo";
 import { attachPostgresAdapter } from "../server/realtime/postgres";
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
 
   let port = config.PORT;
   const baseUrl = () => config.MC_BASE_URL ?? `http://127.0.0.1:${port}`;
-  const app = await createApp({ databaseUrl: database.url, config, baseUrl });
+  const app = await createApp({ databaseUrl: database.url, config, baseUrl, jobHandlers });
   await ensureFirstAdmin(app.db, logger, config);
 
   const hostname = config.HOST === "0.0.0.0" ? "localhost" : config.HOST;

@@ -7,6 +7,7 @@ import { loadConfig } from "../server/platform/config";
 import { logger } from "../server/platform/logger";
 import { applyMigrations } from "../server/db/migrate";
 import { createApp } from "../server/runtime/app";
+import { jobHandlers } from "../jobs/handlers";
 import { attachPostgresAdapter } from "../server/realtime/postgres";
 import { createShutdown } from "../server/runtime/shutdown";
 
@@ -15,7 +16,7 @@ async function main(): Promise<void> {
   const databaseUrl = config.DATABASE_URL;
   if (!databaseUrl) throw new Error("DATABASE_URL is required for a separate worker (it must be the web process's database)");
   await applyMigrations(databaseUrl);
-  const app = await createApp({ databaseUrl, config, baseUrl: () => config.MC_BASE_URL ?? `http://127.0.0.1:${config.PORT}` });
+  const app = await createApp({ databaseUrl, config, jobHandlers, baseUrl: () => config.MC_BASE_URL ?? `http://127.0.0.1:${config.PORT}` });
   const io = new Server({ serveClient: false });
   const closeAdapter = attachPostgresAdapter(io, databaseUrl);
   app.setBroadcaster(io);

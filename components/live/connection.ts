@@ -9,6 +9,7 @@ import { decodeRows } from "@/lib/agent-row";
 import { RoomRefs } from "@/lib/room-refs";
 import { redirectToLogin } from "../providers";
 import type { Sink } from "./cache-sink";
+import type { LifecycleEvent } from "@/lib/client/types";
 
 export type LiveState = "idle" | "connecting" | "live" | "reconnecting" | "unauthorized";
 
@@ -107,7 +108,7 @@ function ensureSocket(): Socket {
     if (rows.length) sink?.rows(rows);
   });
   s.on(SOCKET_EVENTS.lifecycleEvent, (payload: unknown) => {
-    const event = decodeEventPush(payload);
+    const event = decodeEventPush<LifecycleEvent>(payload);
     if (event) sink?.event(event);
   });
   s.on(SOCKET_EVENTS.systemHealth, () => sink?.health());

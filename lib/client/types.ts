@@ -2,6 +2,7 @@
 // bundled into the browser).
 import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "@/server/trpc/root";
+import type { AgentKind, AgentStatus, WakeOutcome } from "../contract/enums";
 
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
 export type RouterInputs = inferRouterInputs<AppRouter>;
@@ -22,3 +23,8 @@ export type FleetTimeline = RouterOutputs["fleet"]["timeline"];
 export type FleetTimelineAgent = FleetTimeline["agents"][number];
 export type ConvergeStats = FleetTimeline["converge"][number];
 export type FailedJob = RouterOutputs["system"]["failedJobs"][number];
+
+// Compile-time checks that the shared enums (lib/contract/enums.ts) are exactly what the API returns.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const enumsMatch: [Same<AgentStatus, Agent["status"]>, Same<WakeOutcome, WakeAttempt["outcome"]>, Same<AgentKind, Agent["kind"]>] = [true, true, true];
+void enumsMatch;

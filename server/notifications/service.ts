@@ -21,8 +21,7 @@ import { QUEUES } from "../queue/queues";
 import { metrics } from "../platform/metrics";
 import { openSecret } from "../secrets/crypto";
 import { buildInfo } from "../platform/build-info";
-import { diagnose } from "../../lib/diagnose";
-import type { AgentDetail } from "../../lib/client/types";
+import { diagnose, type DiagnoseAgent } from "../../lib/diagnose";
 import { queueGauges, workersAlive } from "../system/queue-gauges";
 import { send, type NotificationMessage, type SendResult } from "./channels";
 import {
@@ -614,7 +613,7 @@ export class NotificationService {
       }),
       workersAlive(db, settings.queueSchema),
     ]);
-    const agent = { ...view, attempts } as AgentDetail;
+    const agent: DiagnoseAgent = { ...view, attempts };
     const { verdict } = diagnose({ agent, health: { workersAlive: alive, queueSchema: settings.queueSchema }, gateway: gateway ?? undefined, events, now: this.clock().getTime() });
     return verdict.sentence;
   }

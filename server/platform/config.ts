@@ -1,6 +1,8 @@
 // Every setting the product reads from the environment, with its default (documented in README.md).
 import { z } from "zod";
-import { DEFAULT_MIN_VERSION } from "../drivers/openclaw/protocol";
+
+/** The oldest OpenClaw release the interop suite runs against (test/interop/openclaw-runtime.ts). */
+export const DEFAULT_OPENCLAW_MIN_VERSION = "2026.4.29";
 
 const seconds = (fallback: number) => z.coerce.number().positive().default(fallback);
 const flag = (fallback: boolean) =>
@@ -41,7 +43,7 @@ const schema = z.object({
   OPENCLAW_MIN_VERSION: z
     .string()
     .regex(/^v?\d{4}\.\d{1,2}\.\d{1,2}(-\d+)?$/, "a CalVer version such as 2026.4.29")
-    .default(DEFAULT_MIN_VERSION),
+    .default(DEFAULT_OPENCLAW_MIN_VERSION),
   /** Longest one gateway call (and one provisioning) may take before it is cancelled and counted as failed. */
   GATEWAY_CALL_TIMEOUT_SECONDS: seconds(30),
   /** Gateway calls (provisioning, wakes, deletes) one process runs at once per gateway (docs/scaling.md). */

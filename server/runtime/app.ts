@@ -18,11 +18,10 @@ import { Authenticator } from "../auth/principal";
 import { setGaugeSource } from "../platform/metrics";
 import { gaugeSource } from "../system/queue-gauges";
 import { startQueue, QUEUES } from "../queue/queues";
-import { startWorker, type WorkerHandle } from "../queue/worker";
+import { startWorker, type JobHandler, type WorkerHandle } from "../queue/worker";
 import { systemHealth } from "../system/health";
 import { NotificationService } from "../notifications/service";
 import { convergenceMetrics } from "../system/convergence-metrics";
-import { scheduleRetention } from "../system/retention";
 import { verifySecretKey } from "../secrets/key-check";
 import { createRateLimits, type RateLimits } from "../platform/rate-limits";
 
@@ -40,6 +39,8 @@ export interface AppOptions {
   simulatorHost?: boolean;
   /** Overrides of lifecycle timings that have no setting of their own (tests). */
   lifecycle?: Partial<Pick<LifecycleSettings, "repairAfterSeconds" | "abandonedJobSeconds" | "stuckProvisioningSeconds">>;
+  /** The queues a worker of this process serves (jobs/handlers.ts); without it the process cannot start a worker. */
+  jobHandlers?: (app: App) => JobHandler[];
 }
 
 export interface App {
@@ -179,28 +180,14 @@ export async function createApp(opts: AppOptions): Promise<App> {
       broadcaster = target;
     },
     async startWorker() {
+      if (!opts.jobHandlers) throw new Error("this process was built without job handlers: it cannot run a queue worker");
       app.worker ??= await startWorker({
         boss,
         db,
-        events,
-        lifecycle,
         logger,
-        pollSeconds: config.QUEUE_POLL_SECONDS,
-        livenessSweepSeconds: config.LIVENESS_SWEEP_SECONDS,
-        gatewayProbeSeconds: config.GATEWAY_PROBE_SECONDS,
-        drivers,
-        baseUrl,
         queueSchema: config.QUEUE_SCHEMA,
-        tokenOverlapSeconds: config.AGENT_TOKEN_OVERLAP_SECONDS,
-        fleet,
-        reconcileBatchSize: config.RECONCILE_BATCH_SIZE,
-        reconcileConcurrency: config.RECONCILE_CONCURRENCY,
-      });
-      await scheduleRetention(boss, db, logger, {
-        schedule: config.RETENTION_SCHEDULE,
-        historyDays: config.RETENTION_DAYS,
-        auditDays: config.AUDIT_RETENTION_DAYS,
-        batchSize: config.RETENTION_BATCH_SIZE,
+        pollSeconds: config.QUEUE_POLL_SECONDS,
+        handlers: opts.jobHandlers(app),
       });
       return app.worker;
     },
@@ -208,7 +195,6 @@ export async function createApp(opts: AppOptions): Promise<App> {
       const w = app.worker;
       app.worker = null;
       await w?.stop();
-      await boss.offWork(QUEUES.retention, { wait: true }).catch(() => undefined);
     },
     health,
     async stop() {

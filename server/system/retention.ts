@@ -1,14 +1,11 @@
 // Retention: history older than RETENTION_DAYS (lifecycle events, resolved wake attempts, finished template sync runs,
-// closed notifications) and audit entries older than AUDIT_RETENTION_DAYS are deleted by a scheduled pg-boss job
+// closed notifications) and audit entries older than AUDIT_RETENTION_DAYS are deleted by a scheduled pg-boss job (jobs/retention.ts)
 // (maintenance.retention, cron RETENTION_SCHEDULE; pg-boss sends each scheduled job once, whatever the number of
 // processes). Deletes go in small batches through the age indexes, so no statement holds locks or writes WAL for long,
 // and one run is bounded: what is left is taken by the next run.
 import { setTimeout as sleep } from "node:timers/promises";
-import type { PgBoss } from "pg-boss";
 import type { Db } from "../db/prisma";
-import type { Logger } from "../platform/logger";
 import { metrics } from "../platform/metrics";
-import { QUEUES } from "../queue/queues";
 
 export interface RetentionSettings {
   /** Cron expression (UTC). */
@@ -22,15 +19,6 @@ export interface RetentionSettings {
 const MAX_BATCHES_PER_TABLE = 500;
 /** Pause between batches, so that the lifecycle's own queries are never starved. */
 const PAUSE_MS = 20;
-
-export async function scheduleRetention(boss: PgBoss, db: Db, logger: Logger, settings: RetentionSettings): Promise<void> {
-  await boss.work(QUEUES.retention, { pollingIntervalSeconds: 5 }, async () => {
-    const deleted = await pruneHistory(db, settings, new Date());
-    const total = Object.values(deleted).reduce((a, b) => a + b, 0);
-    if (total > 0) logger.info({ deleted }, "retention: pruned old history");
-  });
-  await boss.schedule(QUEUES.retention, settings.schedule, {}, { tz: "UTC" });
-}
 
 type Batch = (cutoff: Date, limit: number) => Promise<number>;
 

@@ -6,6 +6,7 @@ import pino from "pino";
 import { loadConfig } from "../../server/platform/config";
 import { createApp, type App, type AppOptions } from "../../server/runtime/app";
 import { createHttpServer } from "../../server/http/server";
+import { jobHandlers } from "../../jobs/handlers";
 import { createTestDatabase } from "./database";
 import { sealSecret } from "../../server/secrets/crypto";
 import { attachPostgresAdapter } from "../../server/realtime/postgres";
@@ -68,6 +69,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     clock: opts.clock,
     simulatorHost: opts.simulatorHost,
     lifecycle: opts.lifecycle,
+    jobHandlers,
   });
   const { server, io } = createHttpServer(app);
   const closeAdapter = opts.postgresAdapter ? attachPostgresAdapter(io, database.url) : async () => {};

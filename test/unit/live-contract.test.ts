@@ -15,7 +15,7 @@ const ID = "0b4f9a5e-6d1c-4c1e-9a53-2f0d1b7c9e11";
 test("a pushed event keeps its Dates and string id, as a fetched one has them", () => {
   const event = { id: "42", event: "agent.heartbeat", message: "m", at: new Date("2026-01-01T00:00:00.123Z"), deadlineAt: null, data: { n: 1 }, agentId: ID };
   const wire = JSON.parse(JSON.stringify(encodePush(event)));
-  const back = decodeEventPush(wire);
+  const back = decodeEventPush<typeof event>(wire);
   assert.ok(back);
   assert.ok(back.at instanceof Date);
   assert.equal(back.at.toISOString(), "2026-01-01T00:00:00.123Z");

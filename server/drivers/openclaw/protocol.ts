@@ -3,6 +3,7 @@
 // described in docs/openclaw.md and kept honest by the interop suite (test/interop).
 import { createHash, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
 import os from "node:os";
+import { DEFAULT_OPENCLAW_MIN_VERSION } from "../../platform/config";
 
 /** The protocol range Mission Control offers at `connect`; the gateway's hello says which one it chose. */
 export const PROTOCOL_MIN = 3;
@@ -12,8 +13,8 @@ export const OPERATOR_SCOPES = ["operator.read", "operator.admin", "operator.app
 export const CLIENT_VERSION = "1.0.0";
 /** Mission Control connects as a backend client with a device identity (a paired device once remote). */
 export const BACKEND_CLIENT = { id: "gateway-client", mode: "backend" } as const;
-/** The oldest OpenClaw release the interop suite runs against (test/interop/openclaw-runtime.ts). */
-export const DEFAULT_MIN_VERSION = "2026.4.29";
+/** OPENCLAW_MIN_VERSION's default (server/platform/config.ts). */
+export const DEFAULT_MIN_VERSION = DEFAULT_OPENCLAW_MIN_VERSION;
 /** What provisioning, waking and deleting need; a gateway whose hello lists methods without one of them is incompatible. */
 export const REQUIRED_METHODS = [
   "agents.create",
