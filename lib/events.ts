@@ -41,6 +41,28 @@ export type EventName = (typeof EVENT_NAMES)[number];
 /** The events of a template sync run (the gateway page follows a run with them). */
 export const TEMPLATE_SYNC_EVENTS: EventName[] = EVENT_NAMES.filter((name) => name.startsWith("gateway.templates.sync."));
 
+/** Events that report something going wrong (the log's "Errors only" filter, its red lines). */
+export function isErrorEvent(name: string): boolean {
+  return /failed|max_attempts|heartbeat_lost|rejected/.test(name);
+}
+
+const named = (test: (name: EventName) => boolean): EventName[] => EVENT_NAMES.filter(test);
+
+/** Named groups of events for the event log's filter (docs/lifecycle.md, Events); `null` is every event. */
+export const EVENT_GROUPS: { key: string; label: string; events: EventName[] | null }[] = [
+  { key: "all", label: "All events", events: null },
+  {
+    key: "cycle",
+    label: "Cycle & wakes",
+    events: named((n) => /^lifecycle\.(cycle|provision|wake|run)\./.test(n) || n === "lifecycle.reconcile.retriggered" || n === "lifecycle.reconcile.max_attempts_reached"),
+  },
+  { key: "heartbeats", label: "Heartbeats & status", events: named((n) => n.startsWith("agent.")) },
+  { key: "queue", label: "Queue & reconcile", events: named((n) => /^(lifecycle\.queue|queue\.worker|lifecycle\.reconcile)\./.test(n)) },
+  { key: "templates", label: "Templates", events: TEMPLATE_SYNC_EVENTS },
+  { key: "operator", label: "Operator actions", events: ["operator.action"] },
+  { key: "errors", label: "Errors only", events: named(isErrorEvent) },
+];
+
 /** Socket.IO server → client event names (docs/architecture.md, Contracts). */
 export const SOCKET_EVENTS = {
   agentUpdated: "agent.updated",

@@ -3,64 +3,13 @@
 import { useMemo, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { formatAbsolute, formatClock, toDate } from "@/lib/time";
-import { TEMPLATE_SYNC_EVENTS, type EventName } from "@/lib/events";
+import { EVENT_GROUPS, isErrorEvent } from "@/lib/events";
 import type { EventsListInput, LifecycleEvent } from "@/lib/client/types";
 import { useTRPC } from "../providers";
 import { DataState } from "../page-state";
 
-
-/** Named groups of lifecycle events (docs/lifecycle.md, Events) for the filter. */
-export const EVENT_GROUPS: { key: string; label: string; events: EventName[] | null }[] = [
-  { key: "all", label: "All events", events: null },
-  {
-    key: "cycle",
-    label: "Cycle & wakes",
-    events: [
-      "lifecycle.cycle.started",
-      "lifecycle.provision.succeeded",
-      "lifecycle.provision.failed",
-      "lifecycle.wake.sent",
-      "lifecycle.wake.failed",
-      "lifecycle.reconcile.retriggered",
-      "lifecycle.reconcile.max_attempts_reached",
-    ],
-  },
-  { key: "heartbeats", label: "Heartbeats & status", events: ["agent.heartbeat", "agent.heartbeat.rejected", "agent.heartbeat_lost", "agent.status.changed"] },
-  {
-    key: "queue",
-    label: "Queue & reconcile",
-    events: [
-      "lifecycle.queue.enqueued",
-      "queue.worker.success",
-      "queue.worker.failed",
-      "lifecycle.reconcile.deferred",
-      "lifecycle.reconcile.retriggered",
-      "lifecycle.reconcile.max_attempts_reached",
-      "lifecycle.reconcile.skip_not_stuck",
-      "lifecycle.reconcile.skip_stale_generation",
-      "lifecycle.reconcile.skip_missing_agent",
-      "lifecycle.reconcile.skip_deleting",
-    ],
-  },
-  { key: "templates", label: "Templates", events: TEMPLATE_SYNC_EVENTS },
-  { key: "operator", label: "Operator actions", events: ["operator.action"] },
-  {
-    key: "errors",
-    label: "Errors only",
-    events: [
-      "lifecycle.provision.failed",
-      "lifecycle.wake.failed",
-      "queue.worker.failed",
-      "lifecycle.reconcile.max_attempts_reached",
-      "agent.heartbeat.rejected",
-      "agent.heartbeat_lost",
-      "gateway.templates.sync.failed",
-    ],
-  },
-];
-
-export function eventTone(name: string): string {
-  if (/failed|max_attempts|heartbeat_lost|rejected/.test(name)) return "text-rose-700 dark:text-rose-400";
+function eventTone(name: string): string {
+  if (isErrorEvent(name)) return "text-rose-700 dark:text-rose-400";
   if (name === "agent.heartbeat" || name.endsWith(".succeeded") || name === "queue.worker.success") return "text-emerald-700 dark:text-emerald-400";
   if (name.startsWith("lifecycle.wake") || name === "lifecycle.reconcile.retriggered") return "text-amber-700 dark:text-amber-400";
   if (name === "operator.action" || name === "lifecycle.cycle.started") return "text-sky-700 dark:text-sky-400";

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decodeEventPush, decodePush, encodePush } from "../../lib/push";
-import { isRoom, rooms } from "../../lib/events";
+import { EVENT_GROUPS, EVENT_NAMES, isRoom, rooms, type EventName } from "../../lib/events";
 import { RoomRefs } from "../../lib/room-refs";
 import { AGENT_KINDS, AGENT_STATUSES, GATEWAY_DRIVERS, WAKE_OUTCOMES } from "../../lib/contract/enums";
 import { gatewayInput, id } from "../../lib/contract/schemas";
@@ -67,4 +67,22 @@ test("the shared input schemas refuse what the routers refused", () => {
   assert.equal(gatewayInput.safeParse({ name: "gw", driver: "http", url: "https://u:p@host" }).success, false);
   assert.equal(gatewayInput.safeParse({ name: "gw", driver: "http", url: "https://host", extra: 1 }).success, false);
   assert.equal(gatewayInput.safeParse({ name: "gw", driver: "openclaw", url: "wss://host:18789" }).success, true);
+});
+
+test("the event log's filter groups name only real events, and 'Errors only' is every failure and nothing else", () => {
+  for (const g of EVENT_GROUPS) {
+    if (g.key === "all") {
+      assert.equal(g.events, null);
+      continue;
+    }
+    assert.ok(g.events && g.events.length > 0, `group ${g.key} is empty`);
+    for (const e of g.events) assert.ok((EVENT_NAMES as readonly string[]).includes(e), `${g.key}: ${e}`);
+  }
+  const errors = EVENT_GROUPS.find((g) => g.key === "errors")!.events!;
+  for (const e of ["lifecycle.wake.failed", "lifecycle.run.failed", "agent.heartbeat_lost", "agent.heartbeat.rejected", "gateway.templates.sync.failed"]) {
+    assert.ok(errors.includes(e as EventName), e);
+  }
+  for (const e of errors) assert.ok(!/succeeded|success|\.sent$|started/.test(e), e);
+  const queue = EVENT_GROUPS.find((g) => g.key === "queue")!.events!;
+  assert.ok(queue.includes("lifecycle.reconcile.repaired") && queue.includes("queue.worker.failed") && !queue.includes("agent.heartbeat"));
 });
