@@ -19,6 +19,7 @@ import { StatusPill } from "../status-pill";
 import { AbsoluteTime, Countdown, RelativeTime } from "../time";
 import { forgetAgent, useLiveUpdates } from "../live/use-live-updates";
 import { rooms } from "@/lib/events";
+import { TableHead } from "../table-head";
 
 type Action = "reprovision" | "wake" | "rotate" | "delete";
 
@@ -356,17 +357,7 @@ function AttemptsTable({ attempts }: { attempts: WakeAttempt[] }) {
     <div className="mt-4 overflow-x-auto">
       <table className="w-full min-w-[44rem] text-left text-sm">
         <caption className="sr-only">Wake attempts, newest first</caption>
-        <thead className="text-xs text-zinc-500 dark:text-zinc-400">
-          <tr className="border-b border-zinc-200 dark:border-zinc-800">
-            <th className="py-1.5 pr-3 font-medium">Cycle</th>
-            <th className="py-1.5 pr-3 font-medium">Attempt</th>
-            <th className="py-1.5 pr-3 font-medium">Outcome</th>
-            <th className="py-1.5 pr-3 font-medium">Sent</th>
-            <th className="py-1.5 pr-3 font-medium">Deadline</th>
-            <th className="py-1.5 pr-3 font-medium">Checked in</th>
-            <th className="py-1.5 pr-3 font-medium">Error</th>
-          </tr>
-        </thead>
+        <TableHead columns={["Cycle", "Attempt", "Outcome", "Sent", "Deadline", "Checked in", "Error"]} cell="py-1.5 pr-3" rowClassName="border-b border-zinc-200 dark:border-zinc-800" />
         <tbody>
           {attempts.map((a) => {
             const style = outcomeStyle(a.outcome);

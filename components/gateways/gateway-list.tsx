@@ -14,6 +14,7 @@ import { GatewayForm } from "./gateway-form";
 import { GatewayStatusBadge } from "./gateway-status";
 import { DataState } from "../page-state";
 import { rooms } from "@/lib/events";
+import { TableHead } from "../table-head";
 
 /** /gateways: every gateway with its connection state, version, template revision and agents. */
 export function GatewayList() {
@@ -70,17 +71,7 @@ export function GatewayList() {
           <div className="card overflow-x-auto">
             <table className="w-full min-w-[60rem] text-left text-sm" data-testid="gateway-table">
               <caption className="sr-only">Gateways</caption>
-              <thead className="border-b border-zinc-200 text-xs text-zinc-500 dark:border-zinc-800 dark:text-zinc-400">
-                <tr>
-                  <th className="px-3 py-2 font-medium">Name</th>
-                  <th className="px-3 py-2 font-medium">Connection</th>
-                  <th className="px-3 py-2 font-medium">Version</th>
-                  <th className="px-3 py-2 font-medium">Templates</th>
-                  <th className="px-3 py-2 font-medium">Agents</th>
-                  <th className="px-3 py-2 font-medium">Last contact</th>
-                  <th className="px-3 py-2 font-medium">Last error</th>
-                </tr>
-              </thead>
+              <TableHead columns={["Name", "Connection", "Version", "Templates", "Agents", "Last contact", "Last error"]} cell="px-3 py-2" className="border-b border-zinc-200 text-xs text-zinc-500 dark:border-zinc-800 dark:text-zinc-400" />
               <tbody>
                 {shown.map((g) => {
                   const stale = g.templateRevision !== g.currentTemplateRevision;

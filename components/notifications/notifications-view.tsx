@@ -9,6 +9,7 @@ import { DataState } from "../page-state";
 import { AbsoluteTime, RelativeTime } from "../time";
 import { useRole } from "../use-role";
 import { DeliveryPill, StatePill, TRIGGER_NAMES } from "./shared";
+import { TableHead } from "../table-head";
 
 const FILTERS = [
   { value: undefined, label: "All" },
@@ -72,16 +73,7 @@ export function NotificationsView() {
           {(notifications) => (
             <div className="overflow-x-auto">
               <table className="w-full text-left text-sm" data-testid="notifications-table">
-                <thead className="text-xs text-zinc-500 dark:text-zinc-400">
-                  <tr>
-                    <th className="py-1 pr-3 font-medium">State</th>
-                    <th className="py-1 pr-3 font-medium">What happened</th>
-                    <th className="py-1 pr-3 font-medium">Rule</th>
-                    <th className="py-1 pr-3 font-medium">Opened</th>
-                    <th className="py-1 pr-3 font-medium">Deliveries</th>
-                    <th className="py-1 font-medium">Acknowledged</th>
-                  </tr>
-                </thead>
+                <TableHead columns={["State", "What happened", "Rule", "Opened", "Deliveries", "Acknowledged"]} />
                 <tbody>
                   {notifications.map((n) => (
                     <tr key={n.id} data-testid="notification-row" data-state={n.state} className="border-t border-zinc-100 align-top dark:border-zinc-800">

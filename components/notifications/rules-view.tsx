@@ -13,6 +13,7 @@ import { AdminOnly, OneTimeSecret } from "../operators/shared";
 import { RelativeTime } from "../time";
 import { useRole } from "../use-role";
 import { TRIGGER_NAMES } from "./shared";
+import { TableHead } from "../table-head";
 
 type Outputs = inferRouterOutputs<AppRouter>["notifications"];
 type Channel = Outputs["listChannels"][number];
@@ -110,17 +111,7 @@ export function RulesView() {
           <DataState query={channels} what="channels" empty="No channel yet: add a webhook or a Slack-compatible incoming webhook below.">
             {(list) => (
               <table className="w-full text-left text-sm" data-testid="channels-table">
-                <thead className="text-xs text-zinc-500 dark:text-zinc-400">
-                  <tr>
-                    <th className="py-1 pr-3 font-medium">Name</th>
-                    <th className="py-1 pr-3 font-medium">Kind</th>
-                    <th className="py-1 pr-3 font-medium">Sends to</th>
-                    <th className="py-1 pr-3 font-medium">Rules</th>
-                    <th className="py-1 font-medium">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
+                <TableHead columns={["Name", "Kind", "Sends to", "Rules"]} actions />
                 <tbody>
                   {list.map((c: Channel) => (
                     <tr key={c.id} data-testid="channel-row" data-name={c.name} className="border-t border-zinc-100 dark:border-zinc-800">
@@ -162,18 +153,7 @@ export function RulesView() {
           <DataState query={rules} what="rules" empty="No rule yet: nothing is sent.">
             {(list) => (
               <table className="w-full text-left text-sm" data-testid="rules-table">
-                <thead className="text-xs text-zinc-500 dark:text-zinc-400">
-                  <tr>
-                    <th className="py-1 pr-3 font-medium">Name</th>
-                    <th className="py-1 pr-3 font-medium">When</th>
-                    <th className="py-1 pr-3 font-medium">Scope</th>
-                    <th className="py-1 pr-3 font-medium">Channels</th>
-                    <th className="py-1 pr-3 font-medium">State</th>
-                    <th className="py-1 font-medium">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
+                <TableHead columns={["Name", "When", "Scope", "Channels", "State"]} actions />
                 <tbody>
                   {list.map((r: Rule) => (
                     <tr key={r.id} data-testid="rule-row" data-name={r.name} className="border-t border-zinc-100 align-top dark:border-zinc-800">

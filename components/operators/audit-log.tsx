@@ -7,6 +7,7 @@ import { useTRPC } from "../providers";
 import { AbsoluteTime } from "../time";
 import { Section } from "./shared";
 import { DataState } from "../page-state";
+import { TableHead } from "../table-head";
 
 export function AuditLog() {
   const trpc = useTRPC();
@@ -45,15 +46,7 @@ export function AuditLog() {
         {() => (
           <div className="overflow-x-auto">
             <table className="w-full text-left text-sm" data-testid="audit-table">
-              <thead className="text-xs text-zinc-500 dark:text-zinc-400">
-                <tr>
-                  <th className="py-1 pr-3 font-medium">When</th>
-                  <th className="py-1 pr-3 font-medium">Who</th>
-                  <th className="py-1 pr-3 font-medium">What</th>
-                  <th className="py-1 pr-3 font-medium">Result</th>
-                  <th className="py-1 font-medium">Via</th>
-                </tr>
-              </thead>
+              <TableHead columns={["When", "Who", "What", "Result", "Via"]} />
               <tbody>
                 {rows.map((e) => {
                   const data = e.data as { result?: string; via?: string; code?: string };

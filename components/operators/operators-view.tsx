@@ -12,6 +12,7 @@ import { AdminOnly, NoticeBar, OneTimeSecret, ROLE_OPTIONS, Section, type Notice
 import { DataState } from "../page-state";
 import { AuditLog } from "./audit-log";
 import { InviteForm } from "./invite-form";
+import { TableHead } from "../table-head";
 
 type Outputs = inferRouterOutputs<AppRouter>;
 type OperatorRow = Outputs["operators"]["list"][number];
@@ -136,20 +137,7 @@ function OperatorsSection({ me }: { me: string | null }) {
           {(operators) => (
           <div className="overflow-x-auto">
             <table className="w-full text-left text-sm" data-testid="operators-table">
-              <thead className="text-xs text-zinc-500 dark:text-zinc-400">
-                <tr>
-                  <th className="py-1 pr-3 font-medium">Email</th>
-                  <th className="py-1 pr-3 font-medium">Name</th>
-                  <th className="py-1 pr-3 font-medium">Role</th>
-                  <th className="py-1 pr-3 font-medium">State</th>
-                  <th className="py-1 pr-3 font-medium">Sessions</th>
-                  <th className="py-1 pr-3 font-medium">Last active</th>
-                  <th className="py-1 pr-3 font-medium">API tokens</th>
-                  <th className="py-1 font-medium">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
+              <TableHead columns={["Email", "Name", "Role", "State", "Sessions", "Last active", "API tokens"]} actions />
               <tbody>
                 {operators.map((op) => (
                   <tr key={op.id} data-testid="operator-row" data-email={op.email} data-role={op.role} data-disabled={op.disabled} className="border-t border-zinc-100 dark:border-zinc-800">

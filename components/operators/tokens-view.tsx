@@ -10,6 +10,7 @@ import { AbsoluteTime, RelativeTime } from "../time";
 import { useRole } from "../use-role";
 import { AdminOnly, NoticeBar, OneTimeSecret, ROLE_OPTIONS, RoleBadge, Section, type Notice, type RoleValue } from "./shared";
 import { DataState } from "../page-state";
+import { TableHead } from "../table-head";
 
 type TokenRow = inferRouterOutputs<AppRouter>["tokens"]["list"][number];
 
@@ -86,20 +87,7 @@ export function TokensView() {
             {(tokens) => (
             <div className="overflow-x-auto">
               <table className="w-full text-left text-sm" data-testid="tokens-table">
-                <thead className="text-xs text-zinc-500 dark:text-zinc-400">
-                  <tr>
-                    <th className="py-1 pr-3 font-medium">Name</th>
-                    <th className="py-1 pr-3 font-medium">Acts as</th>
-                    <th className="py-1 pr-3 font-medium">Role</th>
-                    <th className="py-1 pr-3 font-medium">State</th>
-                    <th className="py-1 pr-3 font-medium">Created</th>
-                    <th className="py-1 pr-3 font-medium">Expires</th>
-                    <th className="py-1 pr-3 font-medium">Last used</th>
-                    <th className="py-1 font-medium">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
+                <TableHead columns={["Name", "Acts as", "Role", "State", "Created", "Expires", "Last used"]} actions />
                 <tbody>
                   {tokens.map((t) => (
                       <tr key={t.id} data-testid="token-row" data-name={t.name} data-state={t.state} className="border-t border-zinc-100 dark:border-zinc-800">

@@ -11,6 +11,7 @@ import { useRole } from "../use-role";
 import { useLiveUpdates } from "../live/use-live-updates";
 import { DataState } from "../page-state";
 import { rooms } from "@/lib/events";
+import { TableHead } from "../table-head";
 
 const STATES = ["created", "retry", "active", "completed", "cancelled", "failed"] as const;
 
@@ -108,16 +109,7 @@ function Workers({ h }: { h: Health }) {
       ) : (
         <div className="overflow-x-auto">
           <table className="w-full min-w-[44rem] text-left text-sm" data-testid="worker-table">
-            <thead className="text-xs text-zinc-500">
-              <tr className="border-b border-zinc-200 dark:border-zinc-800">
-                <th className="py-1.5 pr-3 font-medium">State</th>
-                <th className="py-1.5 pr-3 font-medium">Worker</th>
-                <th className="py-1.5 pr-3 font-medium">Host / pid</th>
-                <th className="py-1.5 pr-3 font-medium">Queue schema</th>
-                <th className="py-1.5 pr-3 font-medium">Started</th>
-                <th className="py-1.5 pr-3 font-medium">Last beat</th>
-              </tr>
-            </thead>
+            <TableHead columns={["State", "Worker", "Host / pid", "Queue schema", "Started", "Last beat"]} cell="py-1.5 pr-3" className="text-xs text-zinc-500" rowClassName="border-b border-zinc-200 dark:border-zinc-800" />
             <tbody>
               {h.workers.map((w) => (
                 <tr key={w.id} data-testid="worker-row" data-alive={w.alive} className="border-b border-zinc-100 last:border-0 dark:border-zinc-800/70">

@@ -11,6 +11,7 @@ import { useNow } from "../use-now";
 import { StateTimeline } from "./state-timeline";
 import { DataState } from "../page-state";
 import { rooms } from "@/lib/events";
+import { TableHead } from "../table-head";
 
 const WINDOWS = [
   { key: "15m", label: "15 min", ms: 15 * 60_000 },
@@ -122,17 +123,7 @@ function ConvergeTable({ stats, window }: { stats: ConvergeStats[] | undefined; 
         <caption className="mb-1 text-left text-xs text-zinc-500">
           Time to converge per gateway, cycles started in the last {window} (cycle start → first check-in of that cycle)
         </caption>
-        <thead className="text-xs text-zinc-500 dark:text-zinc-400">
-          <tr className="border-b border-zinc-200 dark:border-zinc-800">
-            <th className="py-1 pr-3 font-medium">Gateway</th>
-            <th className="py-1 pr-3 font-medium">Cycles</th>
-            <th className="py-1 pr-3 font-medium">Converged</th>
-            <th className="py-1 pr-3 font-medium">Gave up</th>
-            <th className="py-1 pr-3 font-medium">p50</th>
-            <th className="py-1 pr-3 font-medium">p95</th>
-            <th className="py-1 pr-3 font-medium">Slowest</th>
-          </tr>
-        </thead>
+        <TableHead columns={["Gateway", "Cycles", "Converged", "Gave up", "p50", "p95", "Slowest"]} rowClassName="border-b border-zinc-200 dark:border-zinc-800" />
         <tbody>
           {stats.length === 0 ? (
             <tr>
