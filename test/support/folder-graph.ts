@@ -34,7 +34,7 @@ function resolve(root: string, fromFile: string, spec: string): string | null {
   return null;
 }
 
-/** Every import between the product's own files under the given top folders (paths relative to root). */
+/** Every import between the product's own code files under the given top folders (paths relative to root; data files such as JSON are not code). */
 export function importsOf(root: string, tops: string[]): Import[] {
   const out: Import[] = [];
   for (const file of tops.flatMap((t) => sources(path.join(root, t)))) {
@@ -43,7 +43,7 @@ export function importsOf(root: string, tops: string[]): Import[] {
     for (const m of text.matchAll(STATEMENT)) {
       const spec = m[3] ?? m[4];
       const to = resolve(root, rel, spec);
-      if (to) out.push({ from: rel, to, typeOnly: Boolean(m[2]) });
+      if (to && /\.tsx?$/.test(to)) out.push({ from: rel, to, typeOnly: Boolean(m[2]) });
     }
   }
   return out;
