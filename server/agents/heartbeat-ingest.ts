@@ -12,7 +12,7 @@
 import pg from "pg";
 import { Prisma } from "../db/prisma";
 import type { Logger } from "../platform/logger";
-import type { Publisher } from "../realtime/publisher";
+import type { Publisher } from "../events/publisher";
 import { rowColumns, rowFromRecord, type RowRecord } from "../agent-model/row";
 
 export interface HeartbeatAck {

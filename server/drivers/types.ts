@@ -99,6 +99,17 @@ export interface GatewayErrorDetails {
   pairingRequestId?: string;
 }
 
+const UNREACHABLE_PREFIX = "gateway unreachable: ";
+
+/**
+ * The error an agent's gateway call ends with, without calling the driver, while its gateway is `unreachable`:
+ * `gateway unreachable: <last probe error>` (the prefix is not doubled when the probe error already has it).
+ */
+export function gatewayUnreachableError(lastError: string | null): string {
+  const detail = (lastError ?? "").startsWith(UNREACHABLE_PREFIX) ? (lastError ?? "").slice(UNREACHABLE_PREFIX.length) : lastError;
+  return `${UNREACHABLE_PREFIX}${detail || "the last probe got no answer"}`;
+}
+
 /** A failed gateway call; `message` is shown to operators, so it never contains a secret. */
 export class GatewayCallError extends Error {
   constructor(

@@ -5,7 +5,7 @@
 import type { Db, Tx } from "../db/prisma";
 import type { Logger } from "../platform/logger";
 import type { EventName } from "../../lib/events";
-import type { Publisher } from "../realtime/publisher";
+import type { Publisher } from "./publisher";
 
 export interface EventInput {
   event: EventName;

@@ -9,7 +9,7 @@ import type { Db, Tx } from "../db/prisma";
 import type { EventBus, EventInput } from "../events/bus";
 import type { LifecycleService } from "../lifecycle/service";
 import type { Logger } from "../platform/logger";
-import type { Publisher } from "../realtime/publisher";
+import type { Publisher } from "../events/publisher";
 import { QUEUES, type FleetOperationJobData } from "../queue/queues";
 
 export type FleetOperationKind = "provision_created" | "reprovision" | "wake_gateway";

@@ -1,7 +1,7 @@
 // Gateway health (docs/architecture.md, Contracts): a periodic probe per gateway records whether it answers (`reachable`), does not
 // (`unreachable`) or answers with something Mission Control cannot work with (`incompatible`), with the runtime
 // version, the last contact and the last error. `gateway.status.changed` is emitted only when the status changes.
-// While a gateway is `unreachable`, its agents' gateway calls fail fast (see `gatewayUnreachableError`).
+// While a gateway is `unreachable`, its agents' gateway calls fail fast (see `gatewayUnreachableError` in server/drivers/types.ts).
 import type { Db } from "../db/prisma";
 import type { EventBus, StoredEvent } from "../events/bus";
 import type { Logger } from "../platform/logger";
@@ -34,17 +34,6 @@ export interface ProbeOutcome {
 
 const PROBE_TIMEOUT_MS = 11_000;
 const PROBE_CONCURRENCY = 8;
-const UNREACHABLE_PREFIX = "gateway unreachable: ";
-
-/**
- * The error an agent's gateway call ends with, without calling the driver, while its gateway is `unreachable`:
- * `gateway unreachable: <last probe error>` (the prefix is not doubled when the probe error already has it).
- */
-export function gatewayUnreachableError(lastError: string | null): string {
-  const detail = (lastError ?? "").startsWith(UNREACHABLE_PREFIX) ? (lastError ?? "").slice(UNREACHABLE_PREFIX.length) : lastError;
-  return `${UNREACHABLE_PREFIX}${detail || "the last probe got no answer"}`;
-}
-
 /** Probes one gateway now and stores the result. Returns null when the gateway does not exist. */
 export async function probeGateway(deps: ProbeDeps, gatewayId: string): Promise<ProbeOutcome | null> {
   const row = await deps.db.gateway.findUnique({ where: { id: gatewayId }, select: gatewayConnectionSelect });

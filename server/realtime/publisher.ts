@@ -12,6 +12,7 @@ import { PostgresAdapter } from "@socket.io/postgres-adapter";
 import { rooms, SOCKET_EVENTS } from "../../lib/events";
 import { encodePush } from "../../lib/push";
 import type { StoredEvent } from "../events/bus";
+import type { Publisher } from "../events/publisher";
 import type { AgentView } from "../agent-model/view";
 import { encodeRows, type AgentRow, type EncodedRows } from "../../lib/agent-row";
 import { rowFromView } from "../agent-model/row";
@@ -20,16 +21,6 @@ export interface Broadcaster {
   to(room: string | string[]): { emit(event: string, ...args: unknown[]): unknown };
 }
 
-export interface Publisher {
-  lifecycleEvent(event: StoredEvent): void;
-  /** An agent changed (full view); pushed with the next coalesced batch. */
-  agentUpdated(agent: AgentView): void;
-  /** Agents changed, as board rows straight from SQL (a batched heartbeat's RETURNING): no view read needed. */
-  agentRows(rows: readonly AgentRow[]): void;
-  systemHealth(health: unknown): void;
-  /** Sends what is buffered now (shutdown, tests). */
-  flush(): void;
-}
 
 /** How long agent changes are buffered before one message per room goes out. */
 export const PUSH_INTERVAL_MS = 100;

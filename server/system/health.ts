@@ -1,6 +1,6 @@
 // What operators need to know about the machinery: are workers alive, is the queue keeping up (docs/architecture.md, Contracts (pages) System, docs/ops/).
 import type { Db } from "../db/prisma";
-import type { Publisher } from "../realtime/publisher";
+import type { Publisher } from "../events/publisher";
 import { QUEUES } from "../queue/queues";
 import { WORKER_STALE_AFTER_MS } from "../queue/worker";
 
