@@ -1,10 +1,8 @@
 // A second server for one spec, on its own fresh database: the production build that e2e/serve.ts has just made
-// current, started like bench/lib/server.ts starts it (that module cannot load here: it imports an ES module helper).
-import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
-import path from "node:path";
+// current, started as the benchmarks start it (test/support/server-process.ts).
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { startServerProcess } from "../test/support/server-process";
 
 export const OWN_ADMIN = { email: "scale@example.com", password: "scale-password-1" };
 
@@ -12,17 +10,6 @@ export interface OwnServer {
   baseUrl: string;
   databaseUrl: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
 }
 
 /**
@@ -53,43 +40,21 @@ async function createDatabase(): Promise<{ url: string; drop(): Promise<void> }>
 /** Starts the server on a fresh database, then seeds it. */
 export async function startOwnServer(seed: (databaseUrl: string) => Promise<void>): Promise<OwnServer> {
   const database = await createDatabase();
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [path.join("dist", "server.cjs")], {
-    env: {
-      ...process.env,
-      DATABASE_URL: database.url,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      MC_DEMO: "0",
-      MC_CONSOLE: "1",
-      ADMIN_EMAIL: OWN_ADMIN.email,
-      ADMIN_PASSWORD: OWN_ADMIN.password,
-      LOG_LEVEL: "warn",
-      SHUTDOWN_DRAIN_SECONDS: "0",
-    },
-    stdio: ["ignore", "inherit", "inherit"],
+  const server = await startServerProcess({
+    databaseUrl: database.url,
+    env: { MC_CONSOLE: "1", ADMIN_EMAIL: OWN_ADMIN.email, ADMIN_PASSWORD: OWN_ADMIN.password, LOG_LEVEL: "warn", SHUTDOWN_DRAIN_SECONDS: "0" },
+    inheritOutput: true,
+  }).catch(async (err) => {
+    await database.drop().catch(() => undefined);
+    throw err;
   });
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 120_000;
-  while (!(await fetch(`${baseUrl}/api/readyz`).then((r) => r.ok, () => false))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill("SIGKILL");
-      await database.drop().catch(() => undefined);
-      throw new Error(`the spec's own server did not start (exit ${child.exitCode})`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
   // Seeded once the server has migrated the database; nothing reads agents before the first page is asked for.
   await seed(database.url);
   return {
-    baseUrl,
+    baseUrl: server.baseUrl,
     databaseUrl: database.url,
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        await exited;
-      }
+      await server.stop();
       await database.drop().catch(() => undefined);
     },
   };

@@ -1,11 +1,11 @@
 // The system under test as its own process: the production build (`dist/server.cjs`, built here when it is missing or
 // older than the sources) on a fresh database, with the environment a benchmark needs. The bench process is the load.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { createTestDatabase } from "../../test/support/database";
 import { fetchCall, unwrap } from "../../test/support/trpc-wire";
+import { startServerProcess } from "../../test/support/server-process";
 // @ts-expect-error -- plain ESM helper shared with scripts/start.mjs
 import { readBuild, sourceHash } from "../../scripts/build-stamp.mjs";
 
@@ -33,17 +33,6 @@ export function ensureBuild(opts: { console: boolean }): void {
   built = true;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
-
 export interface StartOptions {
   env?: Record<string, string>;
   /** Serve the web console too (the board benchmark); otherwise the APIs only. */
@@ -56,14 +45,9 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerUnderT
   ensureBuild({ console: opts.console ?? false });
   const database = await createTestDatabase();
   if (opts.seed) await opts.seed(database.url);
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ["--enable-source-maps", path.join("dist", "server.cjs")], {
+  const server = await startServerProcess({
+    databaseUrl: database.url,
     env: {
-      ...process.env,
-      DATABASE_URL: database.url,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      MC_DEMO: "0",
       MC_CONSOLE: opts.console ? "1" : "0",
       MC_BOOTSTRAP_TOKEN: BENCH_TOKEN,
       ADMIN_EMAIL: "bench@example.com",
@@ -74,26 +58,8 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerUnderT
       RATE_LIMIT_OPERATOR_REQUESTS_PER_MINUTE: "1000000",
       ...opts.env,
     },
-    stdio: ["ignore", "pipe", "pipe"],
   });
-  let output = "";
-  const keep = (d: Buffer) => {
-    output = (output + d.toString()).slice(-20_000);
-  };
-  child.stdout!.on("data", keep);
-  child.stderr!.on("data", keep);
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${output}`);
-    const ready = await fetch(`${baseUrl}/api/readyz`).then((r) => r.ok, () => false);
-    if (ready) break;
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`server not ready after 120 s:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const { baseUrl, child } = server;
   return {
     baseUrl,
     databaseUrl: database.url,
@@ -108,13 +74,7 @@ export async function startServer(opts: StartOptions = {}): Promise<ServerUnderT
       return unwrap<T>(procedure, r.status, r, r.raw);
     },
     async stop() {
-      if (child.exitCode === null) {
-        child.kill("SIGTERM");
-        const exited = new Promise((r) => child.once("exit", r));
-        const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await server.stop();
       await database.drop().catch(() => {});
     },
   };
