@@ -2,7 +2,7 @@
 // a fresh database seeded with set-based SQL (scripts/seed-fleet-sql.ts); from this process: the first page's size on
 // the wire, Chromium (driven by Playwright) from submitting the sign-in form to the first table row on screen, a
 // heartbeat reaching its visible row, and the server's RSS after all that.
-import { chromium, type Browser } from "playwright";
+import { chromium, type Browser } from "@playwright/test";
 import pg from "pg";
 import { BENCH_TOKEN, startServer, type ServerUnderTest } from "./lib/server";
 import { bytes, ms, percentile } from "./lib/stats";

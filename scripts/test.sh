@@ -34,7 +34,7 @@ runs() { [ "$what" = "all" ] || [ "$what" = "$1" ]; }
 
 # Static checks first: a type error or lint error fails the run.
 if runs static; then
-  npx prisma generate >/dev/null && npx tsc --noEmit -p . && npx eslint . || { echo "static checks failed"; status=1; }
+  npx prisma generate >/dev/null && npx tsc --noEmit -p . && npx eslint . && npx knip --no-progress || { echo "static checks failed"; status=1; }
 fi
 
 # Node 20 does not expand globs for --test: the shell does (one set per folder).

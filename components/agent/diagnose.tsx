@@ -5,7 +5,6 @@ import { diagnose, ms, type Cause, type CheckState, type FixAction, type Gateway
 import type { AgentDetail, Health, LifecycleEvent } from "@/lib/client/types";
 import { useNow } from "../use-now";
 
-export type { FixAction } from "@/lib/diagnose";
 
 const TONE: Record<CheckState, string> = {
   ok: "bg-emerald-500",

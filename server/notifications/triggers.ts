@@ -5,14 +5,6 @@ import type { StoredEvent } from "../events/bus";
 export const TRIGGERS = ["agent_offline", "gateway_unreachable", "template_sync_failed", "no_worker", "reconcile_lag"] as const;
 export type Trigger = (typeof TRIGGERS)[number];
 
-export const TRIGGER_LABELS: Record<Trigger, string> = {
-  agent_offline: "Agent offline (no check-in after the last wake, or heartbeat lost)",
-  gateway_unreachable: "Gateway unreachable or incompatible",
-  template_sync_failed: "Template sync failed",
-  no_worker: "No queue worker alive",
-  reconcile_lag: "Reconcile lag above a threshold",
-};
-
 /** Triggers checked periodically rather than from events; they concern the whole installation. */
 export const FLEET_ONLY_TRIGGERS: readonly Trigger[] = ["no_worker", "reconcile_lag"];
 

@@ -125,20 +125,3 @@ export class SocketPublisher implements Publisher {
     }
   }
 }
-
-/** For tests and processes without browsers. */
-export class RecordingPublisher implements Publisher {
-  readonly events: StoredEvent[] = [];
-  readonly rows: AgentRow[] = [];
-  lifecycleEvent(event: StoredEvent): void {
-    this.events.push(event);
-  }
-  agentUpdated(agent: AgentView): void {
-    this.rows.push(rowFromView(agent));
-  }
-  agentRows(rows: readonly AgentRow[]): void {
-    this.rows.push(...rows);
-  }
-  systemHealth(): void {}
-  flush(): void {}
-}

@@ -2,7 +2,7 @@
 // cannot open it refuses to start, with a message saying so, instead of running with a key that cannot read the
 // stored gateway tokens (every gateway call would then fail, and look like a network problem).
 import type { Db } from "../db/prisma";
-import { decryptSecret, encryptSecret, secretKey, SecretUnreadableError } from "./crypto";
+import { decryptSecret, encryptSecret, secretKey } from "./crypto";
 
 const CHECK_ID = "mc-secret-key";
 const CHECK_PLAIN = "mission-control key check v1";
@@ -45,5 +45,3 @@ export async function verifySecretKey(db: Db, key: Buffer = secretKey()): Promis
   }
   if (!opens(check.value, key)) throw new SecretKeyMismatchError("the key check value stored by the first process does not open with it");
 }
-
-export { SecretUnreadableError };

@@ -60,7 +60,6 @@ const serviceErrors = t.middleware(async ({ next }) => {
 });
 
 export const router = t.router;
-export const createCallerFactory = t.createCallerFactory;
 
 /** Codes that say nothing about an action the caller was allowed to attempt, or that would flood the audit log. */
 const NOT_AUDITED = new Set(["UNAUTHORIZED", "TOO_MANY_REQUESTS", "PARSE_ERROR"]);

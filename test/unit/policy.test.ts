@@ -20,7 +20,7 @@ import {
   type Transition,
   type WakeOutcome,
 } from "../../server/lifecycle/policy";
-import { EVENT_NAMES, type EventName } from "../../server/events/names";
+import { EVENT_NAMES, type EventName } from "../../lib/events";
 import { mulberry32 } from "../support/random";
 
 // ---------------------------------------------------------------------------------------------------------------------

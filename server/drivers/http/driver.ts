@@ -14,7 +14,7 @@ import type { DeleteOptions, DriverAgent, GatewayConnection, GatewayDriver, Prob
 import { GatewayCallError } from "../types";
 
 export const HTTP_TIMEOUT_MS = 10_000;
-export const SIGNATURE_HEADER = "x-mc-signature";
+const SIGNATURE_HEADER = "x-mc-signature";
 /** Longest response body the driver reads; a gateway's answers are small. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
