@@ -2,8 +2,7 @@
 // their tokens and deleting them. Lifecycle steps themselves belong to the lifecycle (docs/lifecycle.md); this service
 // checks what an operator asks for and hands it on.
 import type { Db, Prisma } from "../db/prisma";
-import type { EventBus } from "../events/bus";
-import { toStoredEvent } from "../events/bus";
+import { toStoredEvent, type EventBus } from "../events/bus";
 import type { Publisher } from "../events/publisher";
 import { agentViewSelect, toAgentView, type AgentView, type PolicyDefaults } from "../agent-model/view";
 import { revokeTokenColumns } from "../agent-model/tokens";
