@@ -35,7 +35,7 @@ export interface RowProblem {
   problem: string;
 }
 
-/** Thrown before anything is written; the router turns it into a 4xx naming the rows. */
+/** Thrown before anything is written; the agents service turns it into a ServiceError naming the rows. */
 export class BulkCreateRejected extends Error {
   constructor(
     readonly code: "BAD_REQUEST" | "NOT_FOUND" | "CONFLICT",

@@ -15,6 +15,8 @@ import { LifecycleService, type LifecycleSettings } from "../lifecycle/service";
 import { FleetOperations } from "../fleet/operations";
 import { AgentAuthenticator } from "../agents/agent-auth";
 import { HeartbeatIngest } from "../agents/heartbeat-ingest";
+import { AgentsService } from "../agents/service";
+import { BoardsService } from "../boards/service";
 import { Authenticator } from "../auth/principal";
 import { setGaugeSource } from "../platform/metrics";
 import { gaugeSource } from "../system/queue-gauges";
@@ -61,6 +63,9 @@ export interface App {
   lifecycle: LifecycleService;
   /** Fleet-sized work as queued jobs (server/fleet/). */
   fleet: FleetOperations;
+  /** Operators' reads and changes of agents (server/agents/service.ts). */
+  agents: AgentsService;
+  boards: BoardsService;
   agentAuth: AgentAuthenticator;
   /** Routine heartbeats, group-committed (one statement and one commit per batch). */
   heartbeats: HeartbeatIngest;
@@ -170,6 +175,19 @@ export async function createApp(opts: AppOptions): Promise<App> {
     baseUrl,
     lifecycle,
     fleet,
+    agents: new AgentsService({
+      db,
+      lifecycle,
+      events,
+      publisher,
+      fleet,
+      settings: {
+        policyDefaults: { checkinDeadlineSeconds: config.CHECKIN_DEADLINE_SECONDS, maxWakeAttempts: config.MAX_WAKE_ATTEMPTS },
+        heartbeatIntervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS,
+        createChunkSize: config.FLEET_CREATE_CHUNK_SIZE,
+      },
+    }),
+    boards: new BoardsService({ db, lifecycle }),
     agentAuth: new AgentAuthenticator(db, events, opts.clock),
     heartbeats: new HeartbeatIngest({ databaseUrl: opts.databaseUrl, publisher, logger, maxWakeAttempts: config.MAX_WAKE_ATTEMPTS, clock: opts.clock }),
     auth: new Authenticator(db, { bootstrapToken: config.MC_BOOTSTRAP_TOKEN, sessionTtlHours: config.SESSION_TTL_HOURS }),
