@@ -162,6 +162,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const unsubscribeConvergence = events.subscribe(convergenceMetrics(db, logger));
   const detachGauges = setGaugeSource(gaugeSource(boss, db, config.QUEUE_SCHEMA));
 
+  const policyDefaults = { checkinDeadlineSeconds: config.CHECKIN_DEADLINE_SECONDS, maxWakeAttempts: config.MAX_WAKE_ATTEMPTS };
+
   const app: App = {
     config,
     logger,
@@ -182,7 +184,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       publisher,
       fleet,
       settings: {
-        policyDefaults: { checkinDeadlineSeconds: config.CHECKIN_DEADLINE_SECONDS, maxWakeAttempts: config.MAX_WAKE_ATTEMPTS },
+        policyDefaults,
         heartbeatIntervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS,
         createChunkSize: config.FLEET_CREATE_CHUNK_SIZE,
       },
@@ -194,7 +196,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     worker: null,
     notifications,
     draining: false,
-    policyDefaults: { checkinDeadlineSeconds: config.CHECKIN_DEADLINE_SECONDS, maxWakeAttempts: config.MAX_WAKE_ATTEMPTS },
+    policyDefaults,
     setBroadcaster(target) {
       broadcaster = target;
     },
