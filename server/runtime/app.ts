@@ -13,6 +13,7 @@ import { deviceIdentityLoader } from "../drivers/openclaw";
 import { instrumentDrivers } from "../drivers/instrumented";
 import { LifecycleService, type LifecycleSettings } from "../lifecycle/service";
 import { FleetOperations } from "../fleet/operations";
+import { GatewaysService } from "../gateways/service";
 import { AgentAuthenticator } from "../agents/agent-auth";
 import { HeartbeatIngest } from "../agents/heartbeat-ingest";
 import { Authenticator } from "../auth/principal";
@@ -61,6 +62,8 @@ export interface App {
   lifecycle: LifecycleService;
   /** Fleet-sized work as queued jobs (server/fleet/). */
   fleet: FleetOperations;
+  /** The gateway aggregate (server/gateways/service.ts). */
+  gateways: GatewaysService;
   agentAuth: AgentAuthenticator;
   /** Routine heartbeats, group-committed (one statement and one commit per batch). */
   heartbeats: HeartbeatIngest;
@@ -170,6 +173,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     baseUrl,
     lifecycle,
     fleet,
+    gateways: new GatewaysService({ db, boss, events, drivers, lifecycle, operations: fleet, logger }),
     agentAuth: new AgentAuthenticator(db, events, opts.clock),
     heartbeats: new HeartbeatIngest({ databaseUrl: opts.databaseUrl, publisher, logger, maxWakeAttempts: config.MAX_WAKE_ATTEMPTS, clock: opts.clock }),
     auth: new Authenticator(db, { bootstrapToken: config.MC_BOOTSTRAP_TOKEN, sessionTtlHours: config.SESSION_TTL_HOURS }),
