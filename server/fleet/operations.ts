@@ -1,7 +1,7 @@
-// Fleet operations: the provisioning of a bulk create, a bulk reprovision, a gateway-wide wake and a gateway delete. A request only
-// records the operation and enqueues its job (in one transaction); the job (jobs/fleet-operation.ts) walks the agents
-// in id order, a chunk at a time, through the lifecycle's own cycle start and provisioning path, and stores after each
-// chunk how far it got together with its counts. A job that dies is retried and resumes after that cursor; an agent
+// Fleet operations: the provisioning of a bulk create, a bulk reprovision, a gateway-wide wake and a gateway delete. A
+// request only records the operation and enqueues its job (in one transaction); the job (jobs/fleet-operation.ts) walks
+// the agents in id order, a chunk at a time, through the lifecycle's own cycle start and provisioning path (or its agent
+// delete), and stores after each chunk how far it got together with its counts. A job that dies is retried and resumes after that cursor; an agent
 // whose cycle started after the operation was created is not started again (docs/fleet.md).
 import type { PgBoss } from "pg-boss";
 import pLimit from "p-limit";
