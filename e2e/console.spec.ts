@@ -2,7 +2,7 @@
 import { expect, test } from "@playwright/test";
 import { FakeHttpGateway } from "../test/support/fake-http-gateway";
 import { percentile } from "../test/support/random";
-import { openBoard, row, trpc } from "./helpers";
+import { deleteGateway, openBoard, row, trpc } from "./helpers";
 
 test("the board shows the demo fleet converging live: online and offline without reload", async ({ page }) => {
   await openBoard(page);
@@ -175,7 +175,7 @@ test("a row changes live when its agent checks in, keeping filter, selection and
     console.log(`[e2e] heartbeat→row: check-in ${Math.round(checkinMs)} ms; routine p50 ${Math.round(p50)} ms, p95 ${Math.round(p95)} ms, max ${Math.round(Math.max(...samples))} ms (n=${samples.length})`);
     expect(checkinMs).toBeLessThan(2000);
     expect(p95).toBeLessThan(1500);
-    await trpc(page.request, "gateways.delete", { id: gw.id });
+    await deleteGateway(page.request, gw.id);
   } finally {
     await fake.stop();
   }
@@ -221,5 +221,5 @@ test("the convergence timeline of a slow agent: one expired bar, then a checked-
   await expect(page.locator('[data-testid="event-row"][data-event="agent.heartbeat"]').first()).toBeVisible();
   await expect(page.locator('[data-testid="event-row"][data-event="lifecycle.wake.sent"]')).toHaveCount(0);
   await page.screenshot({ path: "e2e/screenshots/agent-slow.png", fullPage: true });
-  await trpc(page.request, "gateways.delete", { id: gw.id });
+  await deleteGateway(page.request, gw.id);
 });

@@ -2,7 +2,7 @@
 // Sync templates with live per-agent progress and history.
 import { spawn, type ChildProcess } from "node:child_process";
 import { expect, test } from "@playwright/test";
-import { openBoard, trpc } from "./helpers";
+import { deleteGateway, openBoard, trpc } from "./helpers";
 
 test("an HTTP gateway added from the form: its agents converge through the example gateway", async ({ page }) => {
   // The example runtime from docs/gateway-http.md, started exactly as its documentation says.
@@ -35,7 +35,7 @@ test("an HTTP gateway added from the form: its agents converge through the examp
     }
     await expect(page.getByTestId("gateway-detail")).toHaveAttribute("data-status", "reachable", { timeout: 40_000 });
     await page.screenshot({ path: "e2e/screenshots/gateway-http.png", fullPage: true });
-    await trpc(page.request, "gateways.delete", { id: gatewayId });
+    await deleteGateway(page.request, gatewayId);
   } finally {
     gateway.kill("SIGTERM");
   }
@@ -86,7 +86,7 @@ test("a dead gateway: added from the form, shown unreachable, and Diagnose says 
   await page.screenshot({ path: "e2e/screenshots/agent-dead-gateway.png", fullPage: true });
 
   const gw = (await trpc<{ id: string; name: string }[]>(page.request, "gateways.list", undefined, "query")).find((g) => g.name === "dead-gw")!;
-  await trpc(page.request, "gateways.delete", { id: gw.id });
+  await deleteGateway(page.request, gw.id);
 });
 
 test("Sync templates shows live per-agent progress and lands in the sync history", async ({ page }) => {

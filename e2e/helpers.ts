@@ -28,6 +28,14 @@ export async function trpc<T = unknown>(request: APIRequestContext, path: string
   return unwrap<T>(path, res.status(), decodeResponse(raw), raw);
 }
 
+/** Deletes a gateway and waits until its queued delete has finished (the gateway, its boards and agents are gone). */
+export async function deleteGateway(request: APIRequestContext, id: string, base = "") {
+  const { operationId } = await trpc<{ operationId: string }>(request, "gateways.delete", { id }, "mutation", base);
+  await expect
+    .poll(async () => (await trpc<{ status: string }>(request, "fleet.operation", { id: operationId }, "query", base)).status, { timeout: 30_000 })
+    .toBe("done");
+}
+
 /** Opens the board as the admin signed in by the setup project: no redirect to the login page. */
 export async function openBoard(page: Page) {
   await page.goto("/");

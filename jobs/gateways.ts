@@ -10,7 +10,7 @@ import { probeAllGateways, probeGateway } from "../server/gateways/probe";
 import { failTemplateSync, runTemplateSync, type TemplateSyncJobData } from "../server/gateways/template-sync";
 import type { LifecycleService } from "../server/lifecycle/service";
 import type { Logger } from "../server/platform/logger";
-import { QUEUES, type GatewaySettingsJobData } from "../server/queue/queues";
+import { QUEUES, type GatewayProbeJobData, type GatewaySettingsJobData } from "../server/queue/queues";
 import type { JobHandler } from "../server/queue/worker";
 
 export interface GatewayJobDeps {
@@ -43,7 +43,7 @@ export function gatewayHandlers(deps: GatewayJobDeps): JobHandler[] {
       }
     },
   };
-  const probe: JobHandler<{ gatewayId?: string }> = {
+  const probe: JobHandler<GatewayProbeJobData> = {
     queue: QUEUES.gatewayProbe,
     options: { pollingIntervalSeconds: slowPoll },
     everySeconds: deps.probeSeconds,

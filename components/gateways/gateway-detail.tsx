@@ -23,6 +23,7 @@ import { GatewayForm } from "./gateway-form";
 import { GatewayStatusBadge } from "./gateway-status";
 import { PairingRequest } from "./pairing-request";
 import { latestSync, SyncProgress } from "./sync-progress";
+import { DeleteProgress } from "./delete-progress";
 import { rooms, TEMPLATE_SYNC_EVENTS } from "@/lib/events";
 
 /** /gateways/[id]: connection, version, templates and sync history, actions, and the gateway's agents. */
@@ -43,8 +44,12 @@ export function GatewayDetailView({ id }: { id: string }) {
   const [confirm, setConfirm] = useState<"sync" | "delete" | null>(null);
   const [wakeAfterSync, setWakeAfterSync] = useState(false);
   const [notice, setNotice] = useState<Notice>(null);
+  const [deleteOp, setDeleteOp] = useState<string | null>(null);
 
   const gw = gwQ.data;
+  // A gateway already being deleted when the page opened: follow the operation under way.
+  const opsQ = useQuery(trpc.fleet.operations.queryOptions({ gatewayId: id, limit: 20 }, { enabled: Boolean(gw?.deletingAt) && !deleteOp && !deleted }));
+  const operationId = deleteOp ?? opsQ.data?.find((o) => o.kind === "gateway_delete" && (o.status === "queued" || o.status === "running"))?.id ?? null;
   useEffect(() => {
     if (gw?.name) document.title = `${gw.name} · Gateway · Mission Control`;
   }, [gw?.name]);
@@ -88,11 +93,9 @@ export function GatewayDetailView({ id }: { id: string }) {
     trpc.gateways.delete.mutationOptions({
       onSuccess: (r) => {
         setConfirm(null);
-        setDeleted(true);
+        setDeleteOp(r.operationId);
         void queryClient.invalidateQueries(trpc.gateways.list.queryFilter());
-        void queryClient.invalidateQueries(trpc.agents.list.queryFilter());
-        router.push("/gateways");
-        setNotice({ kind: "ok", text: `Deleted the gateway and ${r.deletedAgents} agents` });
+        setNotice({ kind: "ok", text: `Deleting the gateway and its ${r.deletedAgents} agents` });
       },
       onError: (e) => {
         setConfirm(null);
@@ -101,11 +104,27 @@ export function GatewayDetailView({ id }: { id: string }) {
     }),
   );
 
+  // The queued delete finished: the gateway is gone.
+  const onDeleted = useCallback(() => {
+    setDeleted(true);
+    void queryClient.invalidateQueries(trpc.gateways.list.queryFilter());
+    void queryClient.invalidateQueries(trpc.agents.list.queryFilter());
+    router.push("/gateways");
+  }, [queryClient, trpc, router]);
+
   const agents = useMemo(() => sortAgents(agentsQ.data ?? []), [agentsQ.data]);
   const agentNames = useMemo(() => new Map(agents.map((a) => [a.id, a.name])), [agents]);
 
   if (deleted) return <p className="p-6 text-sm">Gateway deleted.</p>;
   if (gwQ.isPending) return <PageLoading what="gateway" />;
+  // The row goes a moment before the operation reports done.
+  if (operationId && (gwQ.isError || !gw)) {
+    return (
+      <div className="mx-auto max-w-7xl p-4">
+        <DeleteProgress gatewayId={id} operationId={operationId} onDone={onDeleted} />
+      </div>
+    );
+  }
   if (gwQ.isError || !gw) return <PageLoadError what="gateway" error={gwQ.error} backHref="/gateways" backLabel="All gateways" />;
 
   const stale = gw.templateRevision !== gw.currentTemplateRevision;
@@ -133,7 +152,7 @@ export function GatewayDetailView({ id }: { id: string }) {
               <button type="button" className="btn" disabled={probe.isPending} onClick={() => probe.mutate({ id })}>
                 {probe.isPending ? "Probing…" : "Probe now"}
               </button>
-              <button type="button" className="btn btn-primary" disabled={syncRunning || syncM.isPending} onClick={() => setConfirm("sync")}>
+              <button type="button" className="btn btn-primary" disabled={syncRunning || syncM.isPending || Boolean(gw.deletingAt)} onClick={() => setConfirm("sync")}>
                 Sync templates
               </button>
             </>
@@ -143,7 +162,7 @@ export function GatewayDetailView({ id }: { id: string }) {
               <button type="button" className="btn" onClick={() => setEditing((v) => !v)} aria-expanded={editing}>
                 Edit
               </button>
-              <button type="button" className="btn btn-danger" onClick={() => setConfirm("delete")}>
+              <button type="button" className="btn btn-danger" disabled={operationId !== null} onClick={() => setConfirm("delete")}>
                 Delete
               </button>
             </>
@@ -152,6 +171,8 @@ export function GatewayDetailView({ id }: { id: string }) {
       </div>
 
       <NoticeBar notice={notice} onDismiss={() => setNotice(null)} />
+
+      {operationId ? <DeleteProgress gatewayId={id} operationId={operationId} onDone={onDeleted} /> : null}
 
       {editing ? (
         <GatewayForm

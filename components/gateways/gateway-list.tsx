@@ -22,7 +22,8 @@ export function GatewayList() {
   const router = useRouter();
   const { isAdmin } = useRole();
   useLiveUpdates([rooms.fleet]);
-  const q = useQuery(trpc.gateways.list.queryOptions());
+  // While a gateway is being deleted (a queued operation), a slow poll drops it from the list once the delete is done.
+  const q = useQuery(trpc.gateways.list.queryOptions(undefined, { refetchInterval: (query) => (query.state.data?.some((g) => g.deletingAt) ? 2_000 : false) }));
   const [adding, setAdding] = useState(false);
   const [filter, setFilter] = useState("");
   const shown = useMemo(() => {
@@ -76,7 +77,7 @@ export function GatewayList() {
                 {shown.map((g) => {
                   const stale = g.templateRevision !== g.currentTemplateRevision;
                   return (
-                    <tr key={g.id} data-testid="gateway-row" data-gateway-name={g.name} data-status={g.status} className="border-b border-zinc-100 last:border-0 dark:border-zinc-800/70">
+                    <tr key={g.id} data-testid="gateway-row" data-gateway-name={g.name} data-status={g.status} data-deleting={Boolean(g.deletingAt)} className="border-b border-zinc-100 last:border-0 dark:border-zinc-800/70">
                       <td className="px-3 py-2">
                         <Link href={`/gateways/${g.id}`} className="font-medium text-sky-700 hover:underline dark:text-sky-400">
                           {g.name}
@@ -88,6 +89,7 @@ export function GatewayList() {
                       </td>
                       <td className="px-3 py-2">
                         <GatewayStatusBadge status={g.status} />
+                        {g.deletingAt ? <span className="ml-2 text-xs text-zinc-500">deleting…</span> : null}
                       </td>
                       <td className="px-3 py-2 font-mono text-xs">{g.runtimeVersion ?? "—"}</td>
                       <td className="px-3 py-2">

@@ -1,9 +1,10 @@
-// Fleet operations: the provisioning of a bulk create, a bulk reprovision and a gateway-wide wake. A request only
-// records the operation and enqueues its job (in one transaction); the job (jobs/fleet-operation.ts) walks the agents
-// in id order, a chunk at a time, through the lifecycle's own cycle start and provisioning path, and stores after each
-// chunk how far it got together with its counts. A job that dies is retried and resumes after that cursor; an agent
+// Fleet operations: the provisioning of a bulk create, a bulk reprovision, a gateway-wide wake and a gateway delete. A
+// request only records the operation and enqueues its job (in one transaction); the job (jobs/fleet-operation.ts) walks
+// the agents in id order, a chunk at a time, through the lifecycle's own cycle start and provisioning path (or its agent
+// delete), and stores after each chunk how far it got together with its counts. A job that dies is retried and resumes after that cursor; an agent
 // whose cycle started after the operation was created is not started again (docs/fleet.md).
 import type { PgBoss } from "pg-boss";
+import pLimit from "p-limit";
 import { fromPrisma } from "pg-boss";
 import type { Db, Tx } from "../db/prisma";
 import type { EventBus, EventInput } from "../events/bus";
@@ -11,8 +12,9 @@ import type { LifecycleService } from "../lifecycle/service";
 import type { Logger } from "../platform/logger";
 import type { Publisher } from "../events/publisher";
 import { QUEUES, type FleetOperationJobData } from "../queue/queues";
+import { removeDeletedGateway } from "../gateways/service";
 
-export type FleetOperationKind = "provision_created" | "reprovision" | "wake_gateway";
+export type FleetOperationKind = "provision_created" | "reprovision" | "wake_gateway" | "gateway_delete";
 export type FleetOperationStatus = "queued" | "running" | "done" | "failed";
 
 export interface FleetOperationView {
@@ -66,7 +68,7 @@ const viewSelect = {
   finishedAt: true,
 } as const;
 
-const REASONS: Record<Exclude<FleetOperationKind, "provision_created">, { reason: string; mode: "provision" | "wake" }> = {
+const REASONS: Record<Exclude<FleetOperationKind, "provision_created" | "gateway_delete">, { reason: string; mode: "provision" | "wake" }> = {
   reprovision: { reason: "bulk reprovision", mode: "provision" },
   wake_gateway: { reason: "gateway-wide wake", mode: "wake" },
 };
@@ -75,6 +77,7 @@ const LABEL: Record<FleetOperationKind, string> = {
   provision_created: "Provisioning of created agents",
   reprovision: "Bulk reprovision",
   wake_gateway: "Gateway-wide wake",
+  gateway_delete: "Gateway delete",
 };
 
 interface Cursorless {
@@ -106,9 +109,14 @@ export class FleetOperations {
 
   async start(input: EnqueueInput): Promise<FleetOperationView> {
     const id = await this.deps.db.$transaction((tx) => this.enqueue(tx, input));
+    return (await this.announce(id))!;
+  }
+
+  /** Pushes the state of an operation enqueued in the caller's transaction, once that committed. */
+  async announce(id: string): Promise<FleetOperationView | null> {
     const view = await this.get(id);
-    await this.push(view!, true);
-    return view!;
+    if (view) await this.push(view, true);
+    return view;
   }
 
   get(id: string): Promise<FleetOperationView | null> {
@@ -155,7 +163,7 @@ export class FleetOperations {
          LIMIT ${this.deps.chunkSize}`;
       if (next.length === 0) break;
       const ids = next.map((r) => r.id);
-      const failed = await this.runChunk(op, ids);
+      const failed = op.kind === "gateway_delete" ? await this.deleteChunk(op, ids) : await this.runChunk({ ...op, kind: op.kind }, ids);
       const moved = await db.$executeRaw`
         UPDATE "FleetOperation" SET cursor = ${ids[ids.length - 1]}::uuid, done = done + ${ids.length}, failed = failed + ${failed}
          WHERE id = ${operationId}::uuid AND status = 'running'`;
@@ -163,6 +171,8 @@ export class FleetOperations {
       const view = await this.get(operationId);
       if (view) await this.push(view, false);
     }
+    // Once its agents are gone, the gateway itself (a retry after a crash here finds it gone already).
+    if (op.kind === "gateway_delete" && op.gatewayId) await removeDeletedGateway(db, op.gatewayId);
     await db.fleetOperation.updateMany({ where: { id: operationId, status: "running" }, data: { status: "done", finishedAt: new Date() } });
     const view = await this.get(operationId);
     if (view) await this.finished(view);
@@ -180,7 +190,7 @@ export class FleetOperations {
   }
 
   /** Starts (or resumes) the cycles of a chunk and waits for their provisioning. Returns how many failed. */
-  private async runChunk(op: Cursorless, ids: string[]): Promise<number> {
+  private async runChunk(op: Cursorless & { kind: Exclude<FleetOperationKind, "gateway_delete"> }, ids: string[]): Promise<number> {
     const { db, lifecycle } = this.deps;
     const rows = await db.agent.findMany({
       where: { id: { in: ids } },
@@ -208,18 +218,31 @@ export class FleetOperations {
       }
       if (status === "provisioning" || status === "updating") await lifecycle.settleProvisioning(agentId, generation, agent.gatewayId);
     };
-    // A sliding window: a slow agent holds one place, not its whole group.
-    let next = 0;
-    const lane = async () => {
-      while (next < ids.length) await one(ids[next++]);
-    };
-    await Promise.all(Array.from({ length: Math.min(ids.length, Math.max(1, this.deps.concurrency ?? 16)) }, lane));
+    await this.inWindow(ids, one);
     // Failed: gone, or its cycle is not provisioned (the gateway refused or timed out; the lifecycle's wakes retry it
     // as usual). Whether the agent then checks in is the lifecycle's business, not the operation's.
     const [{ failed }] = await db.$queryRaw<{ failed: number }[]>`
       SELECT count(*)::int AS failed FROM "Agent"
        WHERE id = ANY(${ids}::uuid[]) AND status <> 'deleting' AND "provisionedGeneration" IS DISTINCT FROM "lifecycleGeneration"`;
     return failed + missing;
+  }
+
+  /**
+   * Deletes the agents of a chunk through the lifecycle (removed from their runtime, best effort, and their cycles
+   * ended). An agent already gone (deleted by a try that crashed, or by someone else) counts as done. A failure to
+   * delete throws: the job retries the chunk.
+   */
+  private async deleteChunk(op: Cursorless, ids: string[]): Promise<number> {
+    await this.inWindow(ids, async (agentId) => {
+      await this.deps.lifecycle.deleteAgent(agentId, op.startedBy);
+    });
+    return 0;
+  }
+
+  /** A sliding window: a slow agent holds one place, not its whole group. */
+  private async inWindow(ids: string[], fn: (id: string) => Promise<void>): Promise<void> {
+    const limit = pLimit(Math.max(1, this.deps.concurrency ?? 16));
+    await Promise.all(ids.map((id) => limit(() => fn(id))));
   }
 
   /**

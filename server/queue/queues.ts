@@ -89,6 +89,16 @@ export async function requestGatewaySettings(boss: PgBoss, gatewayId: string, af
   });
 }
 
+export interface GatewayProbeJobData {
+  /** Absent: the periodic probe of every gateway. */
+  gatewayId?: string;
+}
+
+/** Asks for one gateway to be probed soon, rather than at the next periodic probe (server/gateways/probe.ts). */
+export async function requestGatewayProbe(boss: PgBoss, gatewayId: string): Promise<void> {
+  await boss.send(QUEUES.gatewayProbe, { gatewayId } satisfies GatewayProbeJobData);
+}
+
 /**
  * A reconcile that throws (e.g. a database hiccup) is retried, sooner first: the decision it makes is idempotent. One
  * that fails for good, or is held by a worker that died, is re-scheduled by the sweep (LifecycleService.sweep).

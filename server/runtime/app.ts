@@ -13,6 +13,7 @@ import { deviceIdentityLoader } from "../drivers/openclaw";
 import { instrumentDrivers } from "../drivers/instrumented";
 import { LifecycleService, type LifecycleSettings } from "../lifecycle/service";
 import { FleetOperations } from "../fleet/operations";
+import { GatewaysService } from "../gateways/service";
 import { AgentAuthenticator } from "../agents/agent-auth";
 import { HeartbeatIngest } from "../agents/heartbeat-ingest";
 import { AgentsService } from "../agents/service";
@@ -66,6 +67,8 @@ export interface App {
   /** Operators' reads and changes of agents (server/agents/service.ts). */
   agents: AgentsService;
   boards: BoardsService;
+  /** The gateway aggregate (server/gateways/service.ts). */
+  gateways: GatewaysService;
   agentAuth: AgentAuthenticator;
   /** Routine heartbeats, group-committed (one statement and one commit per batch). */
   heartbeats: HeartbeatIngest;
@@ -190,6 +193,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       },
     }),
     boards: new BoardsService({ db, lifecycle }),
+    gateways: new GatewaysService({ db, boss, events, drivers, lifecycle, operations: fleet, logger }),
     agentAuth: new AgentAuthenticator(db, events, opts.clock),
     heartbeats: new HeartbeatIngest({ databaseUrl: opts.databaseUrl, publisher, logger, maxWakeAttempts: config.MAX_WAKE_ATTEMPTS, clock: opts.clock }),
     auth: new Authenticator(db, { bootstrapToken: config.MC_BOOTSTRAP_TOKEN, sessionTtlHours: config.SESSION_TTL_HOURS }),

@@ -4,7 +4,7 @@ import superjson from "superjson";
 import type { App } from "../runtime/app";
 import { hasRole, type Principal, type Role } from "../auth/principal";
 import type { KeyLimiter } from "../platform/rate-limits";
-import { ServiceError, type ServiceErrorKind } from "../platform/service-error";
+import { refusalOf, type ServiceErrorKind } from "../platform/service-error";
 
 /** Why a request has no principal although it carried a credential: a cross-site cookie, or a blocked address. */
 export interface Refusal {
@@ -52,10 +52,8 @@ const TRPC_CODE: Record<ServiceErrorKind, TRPCError["code"]> = {
 /** A service's refusal becomes the matching 4xx with the service's message; anything else stays a 500. */
 const serviceErrors = t.middleware(async ({ next }) => {
   const result = await next();
-  if (!result.ok && result.error.cause instanceof ServiceError) {
-    const cause = result.error.cause;
-    throw new TRPCError({ code: TRPC_CODE[cause.kind], message: cause.message, cause });
-  }
+  const cause = result.ok ? null : refusalOf(result.error.cause);
+  if (cause) throw new TRPCError({ code: TRPC_CODE[cause.kind], message: cause.message, cause });
   return result;
 });
 

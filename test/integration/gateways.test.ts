@@ -1,4 +1,4 @@
-// Gateway procedures (docs/architecture.md, Contracts): update (write-only token), delete (through the lifecycle), probe; roles and audit.
+// Gateway procedures (docs/architecture.md, Contracts): update (write-only token), delete (a queued operation through the lifecycle), probe; roles and audit.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startHarness, waitFor, type Harness } from "../support/harness";
@@ -86,7 +86,17 @@ describe("gateway procedures", () => {
     assert.match(audit?.message ?? "", /operator@test probed gateway \(reachable\)/);
   });
 
-  test("delete: removes every agent through the lifecycle, then the gateway, its boards and sync runs", async () => {
+  /** Waits (bounded) for a fleet operation to end; it must end done. */
+  async function finished(operationId: string) {
+    const op = await waitFor(async () => {
+      const o = await caller(h, "viewer").fleet.operation({ id: operationId });
+      return o.status === "done" || o.status === "failed" ? o : null;
+    }, 15_000, "the gateway delete to finish");
+    assert.equal(op.status, "done", op.error ?? "");
+    return op;
+  }
+
+  test("delete: answers at once with an operation, which removes every agent through the lifecycle, then the gateway, its boards and sync runs", async () => {
     const admin = caller(h);
     const gw = await admin.gateways.create({ name: "doomed", driver: "simulator" });
     const board = await admin.boards.create({ name: "doomed-board", gatewayId: gw.id });
@@ -98,7 +108,11 @@ describe("gateway procedures", () => {
     await waitFor(async () => (await h.app.db.templateSyncRun.findUniqueOrThrow({ where: { id: runId } })).status !== "running", 5000, "sync done");
 
     const result = await admin.gateways.delete({ id: gw.id });
-    assert.deepEqual(result, { id: gw.id, deletedAgents: 3 });
+    assert.deepEqual(Object.keys(result).sort(), ["deletedAgents", "id", "operationId"]);
+    assert.equal(result.id, gw.id);
+    assert.equal(result.deletedAgents, 3);
+    const op = await finished(result.operationId);
+    assert.deepEqual([op.kind, op.gatewayId, op.total, op.done, op.failed], ["gateway_delete", gw.id, 3, 3, 0]);
     assert.equal(await h.app.db.gateway.count({ where: { id: gw.id } }), 0);
     assert.equal(await h.app.db.board.count({ where: { id: board.id } }), 0);
     assert.equal(await h.app.db.agent.count({ where: { gatewayId: gw.id } }), 0);
@@ -106,6 +120,49 @@ describe("gateway procedures", () => {
     for (const a of agents) assert.equal(await h.app.simulator.has(a.id), false, "removed from the runtime");
     const audit = await h.app.db.lifecycleEvent.findFirst({ where: { event: "operator.action", gatewayId: gw.id }, orderBy: { id: "desc" } });
     assert.match(audit?.message ?? "", /admin@test deleted gateway \(3 agents\) doomed/);
+    assert.equal((audit?.data as { operationId?: string }).operationId, result.operationId);
+    const progress = await h.app.db.lifecycleEvent.findMany({ where: { event: "fleet.operation.progress", gatewayId: gw.id }, orderBy: { id: "asc" } });
+    assert.match(progress.at(-1)?.message ?? "", /Gateway delete finished: 3\/3/);
+    assert.ok(!(await caller(h, "viewer").gateways.list()).some((g) => g.id === gw.id), "gone from the list");
     await assert.rejects(admin.gateways.delete({ id: gw.id }), /Gateway not found/);
+  });
+
+  test("a gateway being deleted refuses new agents, boards, syncs and wakes; a second delete is the same operation; a crash midway resumes", async () => {
+    const admin = caller(h);
+    const gw = await admin.gateways.create({ name: "going", driver: "simulator" });
+    await admin.boards.create({ name: "going-board", gatewayId: gw.id });
+    const agents = await h.app.db.agent.findMany({ where: { gatewayId: gw.id }, select: { id: true }, orderBy: { id: "asc" } });
+    // No worker: the operation waits in the queue, so the gateway stays in the middle of its delete.
+    await h.app.stopWorker();
+    let operationId: string;
+    try {
+      const first = await admin.gateways.delete({ id: gw.id });
+      assert.equal(first.deletedAgents, 2);
+      operationId = first.operationId;
+      const view = await admin.gateways.get({ id: gw.id });
+      assert.ok(view.deletingAt, "shown as being deleted");
+
+      const deleting = /Gateway going is being deleted/;
+      const conflict = (err: unknown) => (err as { code?: string }).code === "CONFLICT" && deleting.test((err as Error).message);
+      await assert.rejects(admin.agents.create({ gatewayId: gw.id, name: "late", kind: "gateway_main" }), conflict);
+      await assert.rejects(admin.boards.create({ name: "late-board", gatewayId: gw.id }), conflict);
+      await assert.rejects(admin.gateways.syncTemplates({ id: gw.id }), conflict);
+      await assert.rejects(admin.gateways.wakeAll({ id: gw.id }), conflict);
+      assert.equal(await h.app.db.agent.count({ where: { gatewayId: gw.id } }), 2, "nothing was created");
+
+      const second = await admin.gateways.delete({ id: gw.id });
+      assert.deepEqual(second, first, "the delete under way");
+      assert.equal(await h.app.db.fleetOperation.count({ where: { gatewayId: gw.id, kind: "gateway_delete" } }), 1);
+
+      // As if a first try of the job had deleted the first agent and then died: the retry carries on.
+      await h.app.lifecycle.deleteAgent(agents[0].id, "test");
+    } finally {
+      await h.app.startWorker();
+    }
+    const done = await finished(operationId);
+    assert.deepEqual([done.done, done.failed], [2, 0]);
+    assert.equal(await h.app.db.gateway.count({ where: { id: gw.id } }), 0);
+    assert.equal(await h.app.db.agent.count({ where: { gatewayId: gw.id } }), 0);
+    assert.equal(await h.app.db.board.count({ where: { gatewayId: gw.id } }), 0);
   });
 });

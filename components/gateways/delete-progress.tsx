@@ -1,0 +1,66 @@
+"use client";
+
+import { useEffect, useMemo } from "react";
+import { useQuery } from "@tanstack/react-query";
+import { useTRPC } from "../providers";
+
+interface Progress {
+  total: number;
+  done: number;
+  status: string;
+  error: string | null;
+}
+
+/**
+ * Progress of a gateway delete, a queued fleet operation (server/fleet/): read from `fleet.operation`, kept current by
+ * the `fleet.operation.progress` events the live socket pushes (a slow poll covers a lost push), as the board's bulk
+ * progress panel does. Calls `onDone` once the operation finished (the gateway is gone by then).
+ */
+export function DeleteProgress({ gatewayId, operationId, onDone }: { gatewayId: string; operationId: string; onDone(): void }) {
+  const trpc = useTRPC();
+  const opQ = useQuery(
+    trpc.fleet.operation.queryOptions({ id: operationId }, { refetchInterval: (q) => (q.state.data?.status === "done" || q.state.data?.status === "failed" ? false : 2_000) }),
+  );
+  const pushedQ = useQuery(trpc.events.list.queryOptions({ gatewayId, events: ["fleet.operation.progress"], limit: 50 }));
+
+  const op = useMemo((): Progress | null => {
+    let best: Progress | null = opQ.data ? { total: opQ.data.total, done: opQ.data.done, status: opQ.data.status, error: opQ.data.error } : null;
+    // Pushed progress is newer than the last fetch when it says more was done (or that it ended).
+    for (const e of pushedQ.data ?? []) {
+      const d = e.data as Partial<Progress> & { operationId?: string };
+      if (d.operationId !== operationId || d.done === undefined) continue;
+      const ended = d.status === "done" || d.status === "failed";
+      if (!best || d.done > best.done || (ended && best.status !== d.status)) best = { total: d.total ?? best?.total ?? 0, done: d.done, status: d.status ?? "running", error: best?.error ?? null };
+    }
+    return best;
+  }, [opQ.data, pushedQ.data, operationId]);
+
+  const status = op?.status;
+  useEffect(() => {
+    if (status === "done") onDone();
+  }, [status, onDone]);
+
+  const total = op?.total ?? 0;
+  const done = op?.done ?? 0;
+  const heading = status === "failed" ? `Delete stopped: ${op?.error ?? "failed"} (delete again to resume)` : status === "done" ? "Gateway deleted" : done === 0 ? "Delete queued…" : "Deleting agents…";
+  return (
+    <div className="rounded-md border border-zinc-200 px-3 py-2 text-sm dark:border-zinc-700" data-testid="gateway-delete-progress" data-status={status ?? "queued"} role="status" aria-live="polite">
+      <div className="flex flex-wrap items-center gap-x-3 gap-y-1">
+        <span className="font-medium">{heading}</span>
+        <span className="text-xs text-zinc-600 dark:text-zinc-400">
+          {done}/{total} agents deleted
+        </span>
+      </div>
+      <div
+        className="mt-1.5 flex h-1.5 overflow-hidden rounded-full bg-zinc-200 dark:bg-zinc-800"
+        role="progressbar"
+        aria-label="Agents the gateway delete has removed"
+        aria-valuemin={0}
+        aria-valuemax={total}
+        aria-valuenow={done}
+      >
+        <div className={status === "failed" ? "bg-rose-500" : "bg-emerald-500"} style={{ width: `${total ? (Math.min(done, total) / total) * 100 : 0}%` }} />
+      </div>
+    </div>
+  );
+}
