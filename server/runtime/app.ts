@@ -20,7 +20,8 @@ import { setGaugeSource } from "../platform/metrics";
 import { gaugeSource } from "../system/queue-gauges";
 import { startQueue, QUEUES } from "../queue/queues";
 import { startWorker, type JobHandler, type WorkerHandle } from "../queue/worker";
-import { systemHealth } from "../system/health";
+import { HealthWatcher, systemHealth } from "../system/health";
+import { FailedJobs } from "../system/jobs";
 import { NotificationService } from "../notifications/service";
 import { convergenceMetrics } from "../system/convergence-metrics";
 import { verifySecretKey } from "../secrets/key-check";
@@ -74,6 +75,10 @@ export interface App {
   startWorker(): Promise<WorkerHandle>;
   stopWorker(): Promise<void>;
   health(): ReturnType<typeof systemHealth>;
+  /** Pushes `system.health` on change; started by the HTTP server (server/http/server.ts), stopped with the app. */
+  healthWatcher: HealthWatcher;
+  /** Failed jobs of the product's queues, and retrying one. */
+  failedJobs: FailedJobs;
   stop(): Promise<void>;
 }
 
@@ -198,7 +203,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await w?.stop();
     },
     health,
+    healthWatcher: new HealthWatcher(health, publisher),
+    failedJobs: new FailedJobs({ db, boss, events, queueSchema: config.QUEUE_SCHEMA }),
     async stop() {
+      app.healthWatcher.stop();
       detachGauges();
       unsubscribeConvergence();
       await app.heartbeats.stop();
