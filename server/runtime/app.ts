@@ -16,6 +16,8 @@ import { FleetOperations } from "../fleet/operations";
 import { AgentAuthenticator } from "../agents/agent-auth";
 import { HeartbeatIngest } from "../agents/heartbeat-ingest";
 import { Authenticator } from "../auth/principal";
+import { OperatorsService } from "../auth/operators";
+import { ApiTokensService } from "../auth/api-tokens";
 import { setGaugeSource } from "../platform/metrics";
 import { gaugeSource } from "../system/queue-gauges";
 import { startQueue, QUEUES } from "../queue/queues";
@@ -66,6 +68,10 @@ export interface App {
   /** Routine heartbeats, group-committed (one statement and one commit per batch). */
   heartbeats: HeartbeatIngest;
   auth: Authenticator;
+  /** Operator accounts and the audit log (server/auth/operators.ts). */
+  operators: OperatorsService;
+  /** Operator API tokens (server/auth/api-tokens.ts). */
+  apiTokens: ApiTokensService;
   worker: WorkerHandle | null;
   notifications: NotificationService;
   /** Set on SIGTERM: readiness answers 503 so that load balancers stop sending new work here (server/runtime/shutdown.ts). */
@@ -141,6 +147,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   });
   const fleet = new FleetOperations({ db, boss, events, publisher, lifecycle, logger, chunkSize: config.FLEET_OPERATION_CHUNK_SIZE });
   const health = () => systemHealth(db, config.QUEUE_SCHEMA);
+  const auth = new Authenticator(db, { bootstrapToken: config.MC_BOOTSTRAP_TOKEN, sessionTtlHours: config.SESSION_TTL_HOURS });
   const notifications = new NotificationService({
     db,
     boss,
@@ -177,7 +184,9 @@ export async function createApp(opts: AppOptions): Promise<App> {
     fleet,
     agentAuth: new AgentAuthenticator(db, events, opts.clock),
     heartbeats: new HeartbeatIngest({ databaseUrl: opts.databaseUrl, publisher, logger, maxWakeAttempts: config.MAX_WAKE_ATTEMPTS, clock: opts.clock }),
-    auth: new Authenticator(db, { bootstrapToken: config.MC_BOOTSTRAP_TOKEN, sessionTtlHours: config.SESSION_TTL_HOURS }),
+    auth,
+    operators: new OperatorsService({ db, auth }),
+    apiTokens: new ApiTokensService({ db, auth }),
     worker: null,
     notifications,
     draining: false,
