@@ -25,6 +25,7 @@ import { startWorker, type JobHandler, type WorkerHandle } from "../queue/worker
 import { HealthWatcher, systemHealth } from "../system/health";
 import { FailedJobs } from "../system/jobs";
 import { NotificationService } from "../notifications/service";
+import { NotificationRules } from "../notifications/rules";
 import { convergenceMetrics } from "../system/convergence-metrics";
 import { verifySecretKey } from "../secrets/key-check";
 import { createRateLimits, type RateLimits } from "../platform/rate-limits";
@@ -74,6 +75,8 @@ export interface App {
   apiTokens: ApiTokensService;
   worker: WorkerHandle | null;
   notifications: NotificationService;
+  /** Notification channels and rules as admins manage them (server/notifications/rules.ts). */
+  notificationRules: NotificationRules;
   /** Set on SIGTERM: readiness answers 503 so that load balancers stop sending new work here (server/runtime/shutdown.ts). */
   draining: boolean;
   policyDefaults: { checkinDeadlineSeconds: number; maxWakeAttempts: number };
@@ -189,6 +192,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     apiTokens: new ApiTokensService({ db, auth }),
     worker: null,
     notifications,
+    notificationRules: new NotificationRules({ db, notifications }),
     draining: false,
     policyDefaults: { checkinDeadlineSeconds: config.CHECKIN_DEADLINE_SECONDS, maxWakeAttempts: config.MAX_WAKE_ATTEMPTS },
     setBroadcaster(target) {
