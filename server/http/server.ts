@@ -242,6 +242,8 @@ export function createHttpServer(app: App, pages?: PageHandler): { server: http.
   });
 
   app.setBroadcaster(io);
+  // A process that serves consoles tells them when the workers or the queue change (server/system/health.ts).
+  app.healthWatcher.start();
 
   if (pages?.upgrade) {
     server.on("upgrade", (req, socket, head) => {

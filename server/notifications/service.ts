@@ -19,6 +19,7 @@ import type { Logger } from "../platform/logger";
 import type { LifecycleService } from "../lifecycle/service";
 import { QUEUES } from "../queue/queues";
 import { metrics } from "../platform/metrics";
+import { ServiceError } from "../platform/service-error";
 import { openSecret } from "../secrets/crypto";
 import { buildInfo } from "../platform/build-info";
 import { diagnose, type DiagnoseAgent } from "../../lib/diagnose";
@@ -653,12 +654,36 @@ export class NotificationService {
     });
   }
 
-  async acknowledge(notificationId: string, actor: string): Promise<boolean> {
-    const updated = await this.deps.db.notification.updateMany({
+  /** The notification log with each delivery's status, newest first; `before` pages back by opening time. */
+  async log(filter: { state?: "firing" | "resolved" | "test"; before?: Date; limit?: number }) {
+    const rows = await this.deps.db.notification.findMany({
+      where: { state: filter.state, openedAt: filter.before ? { lt: filter.before } : undefined },
+      orderBy: [{ openedAt: "desc" }, { id: "desc" }],
+      take: filter.limit ?? 50,
+      include: {
+        deliveries: {
+          orderBy: { createdAt: "asc" },
+          select: { id: true, channelName: true, kind: true, status: true, attempts: true, lastError: true, responseStatus: true, createdAt: true, sendAfter: true, deliveredAt: true },
+        },
+      },
+    });
+    return rows.map(({ openKey: _openKey, details, ...n }) => ({ ...n, details: (details ?? {}) as Record<string, unknown> }));
+  }
+
+  /** Says who is on a firing or resolved notification; returns what it is about. */
+  async acknowledge(notificationId: string, actor: string): Promise<{ title: string; gatewayId: string | null; agentId: string | null }> {
+    const { db } = this.deps;
+    const row = await db.notification.findUnique({ where: { id: notificationId }, select: { title: true, gatewayId: true, agentId: true, acknowledgedBy: true, state: true } });
+    if (!row) throw ServiceError.notFound("Notification");
+    if (row.state === "test") throw new ServiceError("invalid", "A test notification needs no acknowledgement");
+    if (row.acknowledgedBy) throw new ServiceError("conflict", `Already acknowledged by ${row.acknowledgedBy}`);
+    const updated = await db.notification.updateMany({
       where: { id: notificationId, acknowledgedAt: null, state: { not: "test" } },
       data: { acknowledgedAt: this.clock(), acknowledgedBy: actor },
     });
-    return updated.count === 1;
+    // Someone else was quicker.
+    if (updated.count === 0) throw new ServiceError("conflict", "Already acknowledged");
+    return { title: row.title, gatewayId: row.gatewayId, agentId: row.agentId };
   }
 
   /** A deleted or disabled rule's open notifications end silently (nobody is waiting for their resolution). */

@@ -19,12 +19,16 @@ import { HeartbeatIngest } from "../agents/heartbeat-ingest";
 import { AgentsService } from "../agents/service";
 import { BoardsService } from "../boards/service";
 import { Authenticator } from "../auth/principal";
+import { OperatorsService } from "../auth/operators";
+import { ApiTokensService } from "../auth/api-tokens";
 import { setGaugeSource } from "../platform/metrics";
 import { gaugeSource } from "../system/queue-gauges";
 import { startQueue, QUEUES } from "../queue/queues";
 import { startWorker, type JobHandler, type WorkerHandle } from "../queue/worker";
-import { systemHealth } from "../system/health";
+import { HealthWatcher, systemHealth } from "../system/health";
+import { FailedJobs } from "../system/jobs";
 import { NotificationService } from "../notifications/service";
+import { NotificationRules } from "../notifications/rules";
 import { convergenceMetrics } from "../system/convergence-metrics";
 import { verifySecretKey } from "../secrets/key-check";
 import { createRateLimits, type RateLimits } from "../platform/rate-limits";
@@ -73,8 +77,14 @@ export interface App {
   /** Routine heartbeats, group-committed (one statement and one commit per batch). */
   heartbeats: HeartbeatIngest;
   auth: Authenticator;
+  /** Operator accounts and the audit log (server/auth/operators.ts). */
+  operators: OperatorsService;
+  /** Operator API tokens (server/auth/api-tokens.ts). */
+  apiTokens: ApiTokensService;
   worker: WorkerHandle | null;
   notifications: NotificationService;
+  /** Notification channels and rules as admins manage them (server/notifications/rules.ts). */
+  notificationRules: NotificationRules;
   /** Set on SIGTERM: readiness answers 503 so that load balancers stop sending new work here (server/runtime/shutdown.ts). */
   draining: boolean;
   policyDefaults: { checkinDeadlineSeconds: number; maxWakeAttempts: number };
@@ -82,6 +92,10 @@ export interface App {
   startWorker(): Promise<WorkerHandle>;
   stopWorker(): Promise<void>;
   health(): ReturnType<typeof systemHealth>;
+  /** Pushes `system.health` on change; started by the HTTP server (server/http/server.ts), stopped with the app. */
+  healthWatcher: HealthWatcher;
+  /** Failed jobs of the product's queues, and retrying one. */
+  failedJobs: FailedJobs;
   stop(): Promise<void>;
 }
 
@@ -144,6 +158,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   });
   const fleet = new FleetOperations({ db, boss, events, publisher, lifecycle, logger, chunkSize: config.FLEET_OPERATION_CHUNK_SIZE });
   const health = () => systemHealth(db, config.QUEUE_SCHEMA);
+  const auth = new Authenticator(db, { bootstrapToken: config.MC_BOOTSTRAP_TOKEN, sessionTtlHours: config.SESSION_TTL_HOURS });
   const notifications = new NotificationService({
     db,
     boss,
@@ -196,9 +211,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
     gateways: new GatewaysService({ db, boss, events, drivers, lifecycle, operations: fleet, logger }),
     agentAuth: new AgentAuthenticator(db, events, opts.clock),
     heartbeats: new HeartbeatIngest({ databaseUrl: opts.databaseUrl, publisher, logger, maxWakeAttempts: config.MAX_WAKE_ATTEMPTS, clock: opts.clock }),
-    auth: new Authenticator(db, { bootstrapToken: config.MC_BOOTSTRAP_TOKEN, sessionTtlHours: config.SESSION_TTL_HOURS }),
+    auth,
+    operators: new OperatorsService({ db, auth }),
+    apiTokens: new ApiTokensService({ db, auth }),
     worker: null,
     notifications,
+    notificationRules: new NotificationRules({ db, notifications }),
     draining: false,
     policyDefaults,
     setBroadcaster(target) {
@@ -222,7 +240,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await w?.stop();
     },
     health,
+    healthWatcher: new HealthWatcher(health, publisher),
+    failedJobs: new FailedJobs({ db, boss, events, queueSchema: config.QUEUE_SCHEMA }),
     async stop() {
+      app.healthWatcher.stop();
       detachGauges();
       unsubscribeConvergence();
       await app.heartbeats.stop();

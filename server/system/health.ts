@@ -112,78 +112,6 @@ export async function systemHealth(db: Db, queueSchema: string): Promise<SystemH
   };
 }
 
-export interface FailedJob {
-  id: string;
-  queue: string;
-  state: string;
-  retryCount: number;
-  retryLimit: number;
-  createdOn: Date;
-  startedOn: Date | null;
-  completedOn: Date | null;
-  data: Record<string, unknown>;
-  /** The error the job ended with (pg-boss keeps it in `output`). */
-  error: string | null;
-  agentId: string | null;
-}
-
-function errorOf(output: unknown): string | null {
-  if (!output) return null;
-  if (typeof output === "string") return output;
-  if (typeof output === "object") {
-    const o = output as Record<string, unknown>;
-    if (typeof o.error === "string") return o.error;
-    if (typeof o.message === "string") return o.message;
-    if (o.error && typeof o.error === "object" && typeof (o.error as { message?: unknown }).message === "string") {
-      return (o.error as { message: string }).message;
-    }
-    return JSON.stringify(output).slice(0, 500);
-  }
-  return String(output);
-}
-
-/** The most recently failed jobs of the product's queues (newest first). */
-export async function recentFailedJobs(db: Db, queueSchema: string, limit = 50): Promise<FailedJob[]> {
-  const rows = await db.$queryRawUnsafe<
-    {
-      id: string;
-      name: string;
-      state: string;
-      retry_count: number;
-      retry_limit: number;
-      created_on: Date;
-      started_on: Date | null;
-      completed_on: Date | null;
-      data: unknown;
-      output: unknown;
-    }[]
-  >(
-    `SELECT id::text AS id, name, state::text AS state, retry_count, retry_limit, created_on, started_on, completed_on, data, output
-       FROM "${queueSchema}".job
-      WHERE name = ANY($1::text[]) AND state = 'failed'
-      ORDER BY coalesce(completed_on, created_on) DESC
-      LIMIT $2`,
-    Object.values(QUEUES),
-    limit,
-  );
-  return rows.map((r) => {
-    const data = (r.data && typeof r.data === "object" ? r.data : {}) as Record<string, unknown>;
-    return {
-      id: r.id,
-      queue: r.name,
-      state: r.state,
-      retryCount: r.retry_count,
-      retryLimit: r.retry_limit,
-      createdOn: r.created_on,
-      startedOn: r.started_on,
-      completedOn: r.completed_on,
-      data,
-      error: errorOf(r.output),
-      agentId: typeof data.agentId === "string" ? data.agentId : null,
-    };
-  });
-}
-
 // ---- live health pushes ------------------------------------------------------------------------------------------
 // Workers cannot announce their own death, so a web process watches the worker table and the queue and pushes
 // `system.health` to browsers when something an operator cares about changes (a worker appears or goes stale,
@@ -202,51 +130,51 @@ function signature(h: SystemHealth): string {
   ]);
 }
 
-interface Watchable {
-  health(): Promise<SystemHealth>;
-  publisher: Publisher;
-  stop(): Promise<void>;
-}
-
-const watched = new WeakMap<object, () => void>();
-
 /**
- * Starts (once per app) the watcher that pushes `system.health` when it changes. Started lazily by the first
- * system.health query, so every web process that serves a console runs one; stopped with the app.
+ * Pushes `system.health` when it changes. Each web process starts its own when it starts serving
+ * (server/http/server.ts), so that every console is told; the app stops it (server/runtime/app.ts).
  */
-export function watchHealth(app: Watchable): void {
-  if (watched.has(app)) return;
-  let last = "";
-  let running = false;
-  let failures = 0;
-  const timer = setInterval(async () => {
-    if (running) return;
-    running = true;
-    try {
-      const h = await app.health();
-      failures = 0;
-      const sig = signature(h);
-      if (sig !== last) {
-        last = sig;
-        app.publisher.systemHealth({ checkedAt: h.checkedAt, workersAlive: h.workersAlive, queue: h.queue });
+export class HealthWatcher {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly health: () => Promise<SystemHealth>,
+    private readonly publisher: Publisher,
+  ) {}
+
+  get running(): boolean {
+    return this.timer !== null;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    let last = "";
+    let busy = false;
+    let failures = 0;
+    this.timer = setInterval(async () => {
+      if (busy) return;
+      busy = true;
+      try {
+        const h = await this.health();
+        failures = 0;
+        const sig = signature(h);
+        if (sig !== last) {
+          last = sig;
+          this.publisher.systemHealth({ checkedAt: h.checkedAt, workersAlive: h.workersAlive, queue: h.queue });
+        }
+      } catch {
+        // The database may be restarting; give up quietly after a minute of failures (the app is probably stopping).
+        failures += 1;
+        if (failures > 30) this.stop();
+      } finally {
+        busy = false;
       }
-    } catch {
-      // The database may be restarting; give up quietly after a minute of failures (the app is probably stopping).
-      failures += 1;
-      if (failures > 30) stop();
-    } finally {
-      running = false;
-    }
-  }, WATCH_INTERVAL_MS);
-  timer.unref?.();
-  const stop = () => {
-    clearInterval(timer);
-    watched.delete(app);
-  };
-  watched.set(app, stop);
-  const originalStop = app.stop.bind(app);
-  app.stop = async () => {
-    stop();
-    await originalStop();
-  };
+    }, WATCH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
 }

@@ -1,11 +1,17 @@
 // Stopping (server/runtime/shutdown.ts): on SIGTERM readiness turns 503 while the server keeps serving for the drain period,
-// then everything stops; a process stuck in a gateway call exits anyway after the forced-exit timeout.
-import { describe, test } from "node:test";
+// then everything stops; a process stuck in a gateway call exits anyway after the forced-exit timeout. The health
+// watcher lives from the start of serving to the stop, and no query starts one.
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { startHarness, waitFor } from "../support/harness";
+import { io as connect, type Socket } from "socket.io-client";
+import { startHarness, waitFor, type Harness } from "../support/harness";
+import { createApiToken, createOperator } from "../support/trpc-http";
 import { createShutdown } from "../../server/runtime/shutdown";
+import { appRouter } from "../../server/trpc/root";
+import { decodePush } from "../../lib/push";
+import { rooms, SOCKET_COMMANDS, SOCKET_EVENTS } from "../../lib/events";
 
 describe("shutdown", () => {
   test("SIGTERM: readiness 503 at once, requests still served while draining, then the server closes", async () => {
@@ -13,6 +19,7 @@ describe("shutdown", () => {
     const exits: number[] = [];
     try {
       assert.equal((await fetch(`${h.baseUrl}/api/readyz`)).status, 200);
+      assert.ok(h.app.healthWatcher.running, "a serving process watches health");
       const lines: string[] = [];
       const shutdown = createShutdown({ app: h.app, server: h.server, drainSeconds: 1.5, timeoutSeconds: 30, say: (m) => lines.push(m), exit: (c) => exits.push(c) });
       const done = shutdown("SIGTERM");
@@ -23,6 +30,7 @@ describe("shutdown", () => {
       assert.deepEqual(exits, []);
       await done;
       assert.deepEqual(exits, [0]);
+      assert.equal(h.app.healthWatcher.running, false, "the stop ends the health watcher");
       assert.match(lines[0], /SIGTERM: draining for 1.5s/);
       await assert.rejects(fetch(`${h.baseUrl}/api/healthz`), "closed after the drain");
       await shutdown("SIGTERM");
@@ -55,5 +63,47 @@ describe("shutdown", () => {
       hanging.close();
       await h.stop().catch(() => undefined);
     }
+  });
+});
+
+describe("system.health pushes", () => {
+  let h: Harness;
+  let socket: Socket;
+  const pushes: { workersAlive: number }[] = [];
+
+  before(async () => {
+    h = await startHarness();
+    const viewer = await createOperator(h.app, "viewer");
+    socket = connect(h.baseUrl, { path: "/socket.io", transports: ["websocket"], reconnection: false, auth: { token: await createApiToken(h.app, viewer.id, "viewer") } });
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", () => resolve());
+      socket.once("connect_error", reject);
+    });
+    socket.on(SOCKET_EVENTS.systemHealth, (payload: unknown) => pushes.push(decodePush<{ workersAlive: number }>(payload)!));
+    assert.equal((await socket.emitWithAck(SOCKET_COMMANDS.subscribe, { rooms: [rooms.fleet] })).ok, true);
+  });
+  after(async () => {
+    socket.close();
+    await h.stop();
+  });
+
+  test("a serving process pushes system.health when its worker stops, without anyone querying it", async () => {
+    await waitFor(async () => (await h.app.health()).workersAlive === 1, 10_000, "the worker counted");
+    await h.app.stopWorker();
+    await waitFor(async () => pushes.at(-1)?.workersAlive === 0, 10_000, "a push saying no worker is alive");
+  });
+
+  test("system.health only reads: queried twice, it starts no watcher and pushes nothing", async () => {
+    h.app.healthWatcher.stop();
+    const viewer = appRouter.createCaller({ app: h.app, principal: { operatorId: null, email: "viewer@test", role: "viewer", via: "api_token" } });
+    const seen = pushes.length;
+    await viewer.system.health();
+    await viewer.system.health();
+    await new Promise((r) => setTimeout(r, 2_500)); // longer than the watcher's interval
+    assert.equal(h.app.healthWatcher.running, false);
+    assert.equal(pushes.length, seen, "no push without a watcher");
+    // The same socket does hear a started watcher (its first check always pushes): the silence above is meaningful.
+    h.app.healthWatcher.start();
+    await waitFor(async () => pushes.length > seen, 5_000, "a push from the restarted watcher");
   });
 });

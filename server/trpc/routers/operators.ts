@@ -3,11 +3,8 @@
 // except the one generated for an invitation or reset, once, to the admin who asked for it.
 import { z } from "zod";
 import { TRPCError } from "@trpc/server";
-import type { Prisma } from "../../db/prisma";
-import { generatePassword, hashPassword, verifyPasswordConstantTime } from "../../auth/passwords";
 import { ROLES, type Principal } from "../../auth/principal";
-import { toStoredEvent } from "../../events/bus";
-import { adminProcedure, audit, notFound, router, viewerProcedure } from "../init";
+import { adminProcedure, audit, router, viewerProcedure } from "../init";
 import { id } from "../../../lib/contract/schemas";
 
 const role = z.enum(ROLES);
@@ -19,15 +16,6 @@ const displayName = z
   .refine((v) => !/[<>]/.test(v) && ![...v].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), "no control characters or angle brackets");
 const password = z.string().min(12, "at least 12 characters").max(200);
 
-const operatorSelect = {
-  id: true,
-  email: true,
-  name: true,
-  role: true,
-  disabled: true,
-  createdAt: true,
-} satisfies Prisma.OperatorSelect;
-
 function requireOperatorId(principal: Principal): string {
   if (!principal.operatorId) {
     throw new TRPCError({ code: "BAD_REQUEST", message: "The bootstrap token is not an operator account" });
@@ -36,68 +24,22 @@ function requireOperatorId(principal: Principal): string {
 }
 
 export const operatorsRouter = router({
-  list: adminProcedure.query(async ({ ctx }) => {
-    const now = new Date();
-    const [operators, sessions, tokens] = await Promise.all([
-      ctx.app.db.operator.findMany({ select: operatorSelect, orderBy: { email: "asc" } }),
-      ctx.app.db.operatorSession.groupBy({ by: ["operatorId"], where: { expiresAt: { gt: now } }, _count: { _all: true }, _max: { lastUsedAt: true } }),
-      ctx.app.db.operatorApiToken.groupBy({
-        by: ["operatorId"],
-        where: { revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
-        _count: { _all: true },
-      }),
-    ]);
-    return operators.map((o) => {
-      const s = sessions.find((x) => x.operatorId === o.id);
-      return {
-        ...o,
-        activeSessions: s?._count._all ?? 0,
-        lastActiveAt: s?._max.lastUsedAt ?? null,
-        activeTokens: tokens.find((x) => x.operatorId === o.id)?._count._all ?? 0,
-      };
-    });
-  }),
+  list: adminProcedure.query(({ ctx }) => ctx.app.operators.list()),
 
   /** Invite: creates the account; without a password one is generated and returned once (hand it over securely). */
   create: adminProcedure
     .input(z.object({ email, name: displayName.optional(), role, password: password.optional() }).strict())
     .mutation(async ({ ctx, input }) => {
-      if (await ctx.app.db.operator.findUnique({ where: { email: input.email }, select: { id: true } })) {
-        throw new TRPCError({ code: "CONFLICT", message: `An operator with the email ${input.email} already exists` });
-      }
-      const initialPassword = input.password ? undefined : generatePassword();
-      const operator = await ctx.app.db.operator.create({
-        data: { email: input.email, name: input.name || null, role: input.role, passwordHash: await hashPassword(input.password ?? initialPassword!) },
-        select: operatorSelect,
-      });
+      const operator = await ctx.app.operators.create(input);
       await audit(ctx, `invited (${operator.role})`, { operatorId: operator.id, name: operator.email });
-      return { ...operator, initialPassword };
+      return operator;
     }),
 
   /** Role, name or disabled. The last enabled admin can be neither demoted nor disabled. */
   update: adminProcedure
     .input(z.object({ id, role: role.optional(), disabled: z.boolean().optional(), name: displayName.optional() }).strict())
     .mutation(async ({ ctx, input }) => {
-      const updated = await ctx.app.db.$transaction(async (tx) => {
-        // Serialise admin changes so that two admins cannot demote each other at once.
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(727001)`;
-        const before = await tx.operator.findUnique({ where: { id: input.id }, select: operatorSelect });
-        if (!before) notFound("Operator");
-        const losesAdmin = before.role === "admin" && !before.disabled && ((input.role && input.role !== "admin") || input.disabled === true);
-        if (losesAdmin) {
-          const admins = await tx.operator.count({ where: { role: "admin", disabled: false } });
-          if (admins <= 1) throw new TRPCError({ code: "PRECONDITION_FAILED", message: "This is the last enabled admin: add another admin first" });
-        }
-        const after = await tx.operator.update({
-          where: { id: input.id },
-          data: { role: input.role, disabled: input.disabled, name: input.name === undefined ? undefined : input.name || null },
-          select: operatorSelect,
-        });
-        if (input.disabled === true) await tx.operatorSession.deleteMany({ where: { operatorId: input.id } });
-        return { before, after };
-      });
-      const { before, after } = updated;
-      ctx.app.auth.revoked({ operatorId: after.id });
+      const { before, after } = await ctx.app.operators.update(input);
       const changes: string[] = [];
       if (before.role !== after.role) changes.push(`role ${before.role} → ${after.role}`);
       if (before.disabled !== after.disabled) changes.push(after.disabled ? "disabled" : "enabled");
@@ -108,21 +50,15 @@ export const operatorsRouter = router({
 
   /** A new generated password, returned once; every session of that operator ends. */
   resetPassword: adminProcedure.input(z.object({ id }).strict()).mutation(async ({ ctx, input }) => {
-    const target = await ctx.app.db.operator.findUnique({ where: { id: input.id }, select: operatorSelect });
-    if (!target) notFound("Operator");
-    const generated = generatePassword();
-    await ctx.app.db.operator.update({ where: { id: input.id }, data: { passwordHash: await hashPassword(generated) } });
-    await ctx.app.auth.endAllSessions(input.id);
-    await audit(ctx, "reset the password of", { operatorId: target.id, name: target.email });
-    return { id: target.id, email: target.email, password: generated };
+    const reset = await ctx.app.operators.resetPassword(input.id);
+    await audit(ctx, "reset the password of", { operatorId: reset.id, name: reset.email });
+    return reset;
   }),
 
   /** Signs an operator out of every browser. */
   endSessions: adminProcedure.input(z.object({ id }).strict()).mutation(async ({ ctx, input }) => {
-    const target = await ctx.app.db.operator.findUnique({ where: { id: input.id }, select: operatorSelect });
-    if (!target) notFound("Operator");
-    const ended = await ctx.app.auth.endAllSessions(input.id);
-    await audit(ctx, "ended the sessions of", { operatorId: target.id, name: target.email }, "ok", { sessions: ended });
+    const { operator, ended } = await ctx.app.operators.endSessions(input.id);
+    await audit(ctx, "ended the sessions of", { operatorId: operator.id, name: operator.email }, "ok", { sessions: ended });
     return { ended };
   }),
 
@@ -139,13 +75,7 @@ export const operatorsRouter = router({
     .input(z.object({ current: z.string().min(1).max(200), next: password }).strict())
     .mutation(async ({ ctx, input }) => {
       const operatorId = requireOperatorId(ctx.principal);
-      const me = await ctx.app.db.operator.findUnique({ where: { id: operatorId }, select: { passwordHash: true } });
-      if (!me || !(await verifyPasswordConstantTime(input.current, me.passwordHash))) {
-        throw new TRPCError({ code: "FORBIDDEN", message: "The current password is wrong" });
-      }
-      await ctx.app.db.operator.update({ where: { id: operatorId }, data: { passwordHash: await hashPassword(input.next) } });
-      await ctx.app.db.operatorSession.deleteMany({ where: { operatorId, ...(ctx.principal.sessionId ? { id: { not: ctx.principal.sessionId } } : {}) } });
-      ctx.app.auth.revoked({ operatorId });
+      await ctx.app.operators.changePassword(operatorId, input.current, input.next, ctx.principal.sessionId);
       await audit(ctx, "changed their password", { operatorId });
       return { changed: true };
     }),
@@ -170,19 +100,5 @@ export const operatorsRouter = router({
         .strict()
         .optional(),
     )
-    .query(async ({ ctx, input }) => {
-      const f = input ?? { limit: 100 };
-      const and: Prisma.OperatorAuditWhereInput[] = [];
-      if (f.actor) and.push({ actor: { contains: f.actor, mode: "insensitive" } });
-      if (f.action) and.push({ message: { contains: f.action, mode: "insensitive" } });
-      if (f.result) and.push({ data: { path: ["result"], equals: f.result } });
-      if (f.agentId) and.push({ agentId: f.agentId });
-      if (f.gatewayId) and.push({ gatewayId: f.gatewayId });
-      if (f.since) and.push({ at: { gte: f.since } });
-      if (f.cursor) and.push({ id: { lt: BigInt(f.cursor) } });
-      const rows = await ctx.app.db.operatorAudit.findMany({ where: { AND: and }, orderBy: { id: "desc" }, take: f.limit ?? 100 });
-      return rows.map((r) =>
-        toStoredEvent({ ...r, event: "operator.action", generation: null, attempt: null, deadlineAt: null }),
-      );
-    }),
+    .query(({ ctx, input }) => ctx.app.operators.auditLog(input ?? {})),
 });
