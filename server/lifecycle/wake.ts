@@ -1,7 +1,6 @@
 // docs/lifecycle.md, step 3: one wake delivered to the gateway, under the attempt's lease. A cycle whose provisioning
 // failed is provisioned again first, and an agent the gateway lost (it restarted) is provisioned again, then woken.
-import type { LifecycleDeps } from "./deps";
-import { policyConfigOf } from "./deps";
+import { policyConfigOf, type LifecycleDeps } from "./deps";
 import { GatewayCallError, describeGatewayError, type RunOutcome, type WakeReceipt } from "../drivers/types";
 import { driverAgent, failFastIfUnreachable, gatewayConnection, type LockedAgent } from "./agent-record";
 import { CycleMovedOn, type GatewayWork } from "./gateway-work";
