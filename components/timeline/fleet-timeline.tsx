@@ -12,13 +12,8 @@ import { StateTimeline } from "./state-timeline";
 import { DataState } from "../page-state";
 import { rooms } from "@/lib/events";
 import { TableHead } from "../table-head";
+import { DEFAULT_FLEET_WINDOW, FLEET_WINDOWS, FLEET_WINDOW_NAMES } from "@/lib/fleet-windows";
 
-const WINDOWS = [
-  { key: "15m", label: "15 min", ms: 15 * 60_000 },
-  { key: "1h", label: "1 hour", ms: 60 * 60_000 },
-  { key: "24h", label: "24 hours", ms: 24 * 60 * 60_000 },
-] as const;
-type WindowKey = (typeof WINDOWS)[number]["key"];
 
 /** /timeline: the fleet's status over a window (state timeline) and time-to-converge per gateway. */
 export function FleetTimelineView() {
@@ -26,7 +21,7 @@ export function FleetTimelineView() {
   const router = useRouter();
   const pathname = usePathname();
   const params = useSearchParams();
-  const windowKey = (WINDOWS.find((w) => w.key === params.get("window"))?.key ?? "1h") as WindowKey;
+  const windowKey = FLEET_WINDOW_NAMES.find((w) => w === params.get("window")) ?? DEFAULT_FLEET_WINDOW;
   const gatewayId = params.get("gateway") || undefined;
   const [text, setText] = useState(params.get("q") ?? "");
   useLiveUpdates([rooms.fleet]);
@@ -49,7 +44,7 @@ export function FleetTimelineView() {
     return t ? list.filter((a) => `${a.name} ${a.gatewayName} ${a.boardName ?? ""} ${a.status}`.toLowerCase().includes(t)) : list;
   }, [q.data, text]);
 
-  const span = WINDOWS.find((w) => w.key === windowKey)!.ms;
+  const span = FLEET_WINDOWS[windowKey].seconds * 1000;
   const to = now || q.data?.to.getTime() || 0;
   const from = to - span;
 
@@ -59,16 +54,16 @@ export function FleetTimelineView() {
         <div className="flex flex-wrap items-center gap-3">
           <h1 className="text-base font-semibold">Fleet timeline</h1>
           <div role="group" aria-label="Time window" className="inline-flex overflow-hidden rounded-md border border-zinc-300 dark:border-zinc-700">
-            {WINDOWS.map((w) => (
+            {FLEET_WINDOW_NAMES.map((w) => (
               <button
-                key={w.key}
+                key={w}
                 type="button"
-                aria-pressed={w.key === windowKey}
-                data-testid={`window-${w.key}`}
-                onClick={() => setParam("window", w.key === "1h" ? null : w.key)}
-                className={`h-8 px-3 text-sm ${w.key === windowKey ? "bg-sky-600 text-white" : "bg-white hover:bg-zinc-100 dark:bg-zinc-900 dark:hover:bg-zinc-800"}`}
+                aria-pressed={w === windowKey}
+                data-testid={`window-${w}`}
+                onClick={() => setParam("window", w === DEFAULT_FLEET_WINDOW ? null : w)}
+                className={`h-8 px-3 text-sm ${w === windowKey ? "bg-sky-600 text-white" : "bg-white hover:bg-zinc-100 dark:bg-zinc-900 dark:hover:bg-zinc-800"}`}
               >
-                {w.label}
+                {FLEET_WINDOWS[w].label}
               </button>
             ))}
           </div>
@@ -94,7 +89,7 @@ export function FleetTimelineView() {
             {q.isFetching && q.data ? " · updating…" : ""}
           </span>
         </div>
-        <ConvergeTable stats={q.data?.converge} window={WINDOWS.find((w) => w.key === windowKey)!.label} />
+        <ConvergeTable stats={q.data?.converge} window={FLEET_WINDOWS[windowKey].label} />
       </div>
       <DataState
         query={q}

@@ -2,8 +2,7 @@
 // a Grafana-like state timeline, and how long cycles took to converge per gateway. A read of the event log only.
 import type { Db } from "../db/prisma";
 
-export const FLEET_WINDOWS = { "15m": 15 * 60, "1h": 60 * 60, "24h": 24 * 60 * 60 } as const;
-export type FleetWindow = keyof typeof FLEET_WINDOWS;
+import { FLEET_WINDOWS, type FleetWindow } from "../../lib/fleet-windows";
 
 export interface TimelineQuery {
   window: FleetWindow;
@@ -30,7 +29,7 @@ type ConvergeRow = {
  */
 export async function fleetTimeline(db: Db, f: TimelineQuery) {
   const to = new Date();
-  const from = new Date(to.getTime() - FLEET_WINDOWS[f.window] * 1000);
+  const from = new Date(to.getTime() - FLEET_WINDOWS[f.window].seconds * 1000);
 
   const [agents, gateways, changes, converge] = await Promise.all([
     db.agent.findMany({

@@ -1,12 +1,13 @@
 // Fleet operations and the fleet timeline (server/fleet/).
 import { z } from "zod";
 import { notFound, router, viewerProcedure } from "../init";
-import { FLEET_WINDOWS, fleetTimeline, type FleetWindow } from "../../fleet/timeline";
+import { fleetTimeline } from "../../fleet/timeline";
+import { DEFAULT_FLEET_WINDOW, FLEET_WINDOW_NAMES } from "../../../lib/fleet-windows";
 import { id } from "../../../lib/contract/schemas";
 
 const timelineInput = z
   .object({
-    window: z.enum(Object.keys(FLEET_WINDOWS) as [FleetWindow, ...FleetWindow[]]).default("1h"),
+    window: z.enum(FLEET_WINDOW_NAMES).default(DEFAULT_FLEET_WINDOW),
     gatewayId: id.optional(),
     /** Most agents returned (rows of the timeline), in board order. */
     limit: z.number().int().min(1).max(20_000).default(20_000),
@@ -14,7 +15,7 @@ const timelineInput = z
   .strict();
 
 export const fleetRouter = router({
-  /** One fleet operation (bulk provisioning, reprovision, gateway-wide wake) and its progress. */
+  /** One fleet operation (bulk provisioning, reprovision, gateway-wide wake, gateway delete) and its progress. */
   operation: viewerProcedure.input(z.object({ id }).strict()).query(async ({ ctx, input }) => {
     const operation = await ctx.app.fleet.get(input.id);
     if (!operation) notFound("Fleet operation");
