@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { randomUUID } from "node:crypto";
 import { startHarness, type Harness } from "../support/harness";
-import { allProcedures, createApiToken, createOperator } from "../support/trpc-http";
+import { allProcedures, call, createApiToken, createOperator } from "../support/trpc-http";
 import { issueAgentToken } from "../../server/agent-model/tokens";
 import { mulberry32 } from "../support/random";
 
@@ -52,6 +52,8 @@ const MISTYPED: unknown[] = [
   { limit: -5 },
   { limit: "1000000" },
   { email: ["a@b.c"], role: "root" },
+  // A cursor of the right shape beyond PostgreSQL's bigint (events.list).
+  { before: "9999999999999999999" },
   { role: "superadmin", name: "x", operatorId: 5 },
   JSON.parse('{"__proto__": {"admin": true}, "constructor": {"prototype": {"x": 1}}}'),
 ];
@@ -386,5 +388,13 @@ describe(`fuzz (seed ${SEED})`, () => {
     const added = after.events.filter((e) => !oldIds.has(e.id));
     const notFailedAudit = added.filter((e) => e.event !== "operator.action" || (e.data as { result?: string }).result !== "failed");
     assert.deepEqual(notFailedAudit.map((e) => `${e.event}: ${e.message}`), [], "only failed-action audit rows may be added");
+  });
+
+  test("an event-log cursor past PostgreSQL's bigint is refused as bad input, not a database error", async () => {
+    const r = await call(h.baseUrl, "events.list", { before: "9999999999999999999" }, { token: viewerToken });
+    assert.equal(r.status, 400, r.raw.slice(0, 300));
+    assert.match(r.message ?? "", /beyond the largest event id/);
+    const largest = await call(h.baseUrl, "events.list", { before: "9223372036854775807", limit: 1 }, { token: viewerToken });
+    assert.equal(largest.status, 200, largest.raw.slice(0, 300));
   });
 });
