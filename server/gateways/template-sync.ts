@@ -9,6 +9,7 @@
 //   gateway.templates.sync.succeeded|failed + agentId {runId, done, total, error?}         one per agent
 //   gateway.templates.sync.succeeded|failed           {runId, final: true, succeeded, failed, revision}  (failed if any agent failed)
 import type { PgBoss } from "pg-boss";
+import pLimit from "p-limit";
 import { fromPrisma } from "pg-boss";
 import type { Db, Tx } from "../db/prisma";
 import type { EventBus } from "../events/bus";
@@ -210,11 +211,8 @@ export async function runTemplateSync(deps: TemplateSyncDeps, job: TemplateSyncJ
     if (ok && run.wake) await wakeAfterSync(deps, agent.id, run.startedBy);
   };
 
-  let next = 0;
-  const lane = async () => {
-    while (next < agents.length) await syncOne(agents[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(deps.concurrency ?? 8, agents.length) }, lane));
+  const limit = pLimit(deps.concurrency ?? 8);
+  await Promise.all(agents.map((agent) => limit(() => syncOne(agent))));
 
   const status = failed > 0 ? "failed" : "succeeded";
   await db.templateSyncRun.update({ where: { id: run.id }, data: { status, finishedAt: new Date(), succeeded, failed } });

@@ -5,6 +5,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import { randomUUID } from "node:crypto";
+import pLimit from "p-limit";
 import { startHarness, type Harness } from "../support/harness";
 import { allProcedures, call, createApiToken, createOperator } from "../support/trpc-http";
 import { issueAgentToken } from "../../server/agent-model/tokens";
@@ -109,17 +110,8 @@ async function send(url: string, init: RequestInit & { what: string }): Promise<
 }
 
 async function inParallel<T>(count: number, lanes: number, fn: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: lanes }, async () => {
-      while (next < count) {
-        const i = next++;
-        out[i] = await fn(i);
-      }
-    }),
-  );
-  return out;
+  const limit = pLimit(lanes);
+  return Promise.all(Array.from({ length: count }, (_, i) => limit(() => fn(i))));
 }
 
 describe(`fuzz (seed ${SEED})`, () => {
