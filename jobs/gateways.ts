@@ -7,10 +7,10 @@ import type { DriverFactory } from "../server/drivers";
 import type { EventBus } from "../server/events/bus";
 import { runGatewaySettings } from "../server/gateways/agent-settings";
 import { probeAllGateways, probeGateway } from "../server/gateways/probe";
-import { failTemplateSync, runTemplateSync, type TemplateSyncJobData } from "../server/gateways/template-sync";
+import { failTemplateSync, runTemplateSync } from "../server/gateways/template-sync";
 import type { LifecycleService } from "../server/lifecycle/service";
 import type { Logger } from "../server/platform/logger";
-import { QUEUES, type GatewayProbeJobData, type GatewaySettingsJobData } from "../server/queue/queues";
+import { QUEUES, type GatewayProbeJobData, type GatewaySettingsJobData, type TemplateSyncJobData } from "../server/queue/queues";
 import type { JobHandler } from "../server/queue/worker";
 
 export interface GatewayJobDeps {

@@ -31,6 +31,15 @@ const UNAVAILABLE_ADAPTER_KINDS = new Set([
 ]);
 
 /** True for errors that mean "the database is not reachable right now", as opposed to a bad query. */
+/**
+ * The database's clock. Every time a decision compares (deadlines, cycle starts, worker beats) is this one, never a
+ * process's: pg-boss fires jobs by it, and the processes' clocks may differ (docs/lifecycle.md, How they are kept).
+ */
+export async function dbNow(db: PrismaClient | Prisma.TransactionClient): Promise<Date> {
+  const [row] = await db.$queryRaw<{ now: Date }[]>`SELECT clock_timestamp() AS now`;
+  return row.now;
+}
+
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: string; originalCode?: string } } } };
   const code = typeof e?.code === "string" ? e.code : "";

@@ -4,7 +4,7 @@
 // generation 1, as the policy's start_cycle gives), so a crash between chunks leaves only consistent agents: the
 // provisioning operation is enqueued with the last chunk, and without it the sweep resumes their provisioning like
 // any provisioning whose process died (docs/fleet.md).
-import type { Db, Tx } from "../db/prisma";
+import { dbNow, type Db, type Tx } from "../db/prisma";
 import type { EventBus, EventInput } from "../events/bus";
 import type { LifecycleSettings } from "../lifecycle/service";
 import { transition, type LifecycleState, type PolicyConfig } from "../lifecycle/policy";
@@ -198,7 +198,7 @@ export async function createAgentsInBulk(deps: BulkCreateDeps, input: BulkCreate
   async function writeChunk(chunk: PreparedRow[], last: boolean): Promise<void> {
     await db.$transaction(
       async (tx: Tx) => {
-        const [{ now }] = await tx.$queryRaw<{ now: Date }[]>`SELECT clock_timestamp() AS now`;
+        const now = await dbNow(tx);
         // Same policy, same input, same clock for every row of the chunk: one decision serves them all.
         const { state, emits } = firstCycle(initial, actor, now, config);
         const { heartbeatIntervalSeconds: _interval, ...columns } = state;

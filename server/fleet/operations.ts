@@ -5,13 +5,12 @@
 // whose cycle started after the operation was created is not started again (docs/fleet.md).
 import type { PgBoss } from "pg-boss";
 import pLimit from "p-limit";
-import { fromPrisma } from "pg-boss";
-import type { Db, Tx } from "../db/prisma";
+import { dbNow, type Db, type Tx } from "../db/prisma";
 import type { EventBus, EventInput } from "../events/bus";
 import type { LifecycleService } from "../lifecycle/service";
 import type { Logger } from "../platform/logger";
 import type { Publisher } from "../events/publisher";
-import { QUEUES, type FleetOperationJobData } from "../queue/queues";
+import { enqueueFleetOperation } from "../queue/queues";
 import { removeDeletedGateway } from "../gateways/service";
 
 export type FleetOperationKind = "provision_created" | "reprovision" | "wake_gateway" | "gateway_delete";
@@ -98,12 +97,12 @@ export class FleetOperations {
   async enqueue(tx: Tx, input: EnqueueInput): Promise<string> {
     const agentIds = [...new Set(input.agentIds)];
     // The database's clock: cycles are stamped by it, and a resumed job compares the two.
-    const [{ now }] = await tx.$queryRaw<{ now: Date }[]>`SELECT clock_timestamp() AS now`;
+    const now = await dbNow(tx);
     const row = await tx.fleetOperation.create({
       data: { kind: input.kind, gatewayId: input.gatewayId ?? null, agentIds, total: agentIds.length, startedBy: input.startedBy, createdAt: now },
       select: { id: true },
     });
-    await this.deps.boss.send(QUEUES.fleetOperation, { operationId: row.id } satisfies FleetOperationJobData, { db: fromPrisma(tx) });
+    await enqueueFleetOperation(this.deps.boss, tx, row.id);
     return row.id;
   }
 

@@ -10,7 +10,6 @@
 //   gateway.templates.sync.succeeded|failed           {runId, final: true, succeeded, failed, revision}  (failed if any agent failed)
 import type { PgBoss } from "pg-boss";
 import pLimit from "p-limit";
-import { fromPrisma } from "pg-boss";
 import type { Db, Tx } from "../db/prisma";
 import type { EventBus } from "../events/bus";
 import type { Logger } from "../platform/logger";
@@ -20,13 +19,10 @@ import { GatewayCallError, describeGatewayError, gatewayUnreachableError, withTi
 import { gatewayConnectionOf, gatewayConnectionSelect } from "../drivers/connection";
 import type { LifecycleService } from "../lifecycle/service";
 import { renderTemplates, templateContextOf, TEMPLATE_REVISION } from "../templates/render";
-import { QUEUES } from "../queue/queues";
+import { enqueueTemplateSync, type TemplateSyncJobData } from "../queue/queues";
 import { checkAgentToken, issueAgentToken, parseAgentToken } from "../agent-model/tokens";
 import { storeDeliveredToken } from "../agent-model/token-store";
 
-export interface TemplateSyncJobData {
-  runId: string;
-}
 
 export interface TemplateSyncDeps {
   db: Db;
@@ -72,7 +68,7 @@ export async function startTemplateSync(
       data: { gatewayId: input.gatewayId, revision: TEMPLATE_REVISION, wake: input.wake, startedBy: input.actor },
       select: { id: true },
     });
-    await boss.send(QUEUES.templateSync, { runId: run.id } satisfies TemplateSyncJobData, { db: fromPrisma(tx) });
+    await enqueueTemplateSync(boss, tx, run.id);
     return { runId: run.id };
   });
 }

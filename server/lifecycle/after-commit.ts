@@ -2,6 +2,7 @@
 // are published, the board row is pushed, and the gateway work the step asked for — provisioning, wakes, removal —
 // runs in the background, a few calls at a time per gateway (gateway-limits.ts) and each under the agent's lease
 // (gateway-work.ts). Work that decides again (a provisioning's wake, a failed wake) takes a new step and comes back here.
+import { dbNow } from "../db/prisma";
 import type { EventInput } from "../events/bus";
 import type { RunOutcome } from "../drivers/types";
 import type { AgentView } from "../agent-model/view";
@@ -15,7 +16,6 @@ import type { BatchResult } from "./reconcile";
 import { provisionOnGateway } from "./provisioning";
 import { wakeOnGateway } from "./wake";
 import { removeAgent, type DeleteOutcome } from "./removal";
-import { dbNow } from "./lock";
 
 const UNSENT_FLUSH_MS = 200;
 

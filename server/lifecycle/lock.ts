@@ -1,4 +1,4 @@
-import type { Db, Tx } from "../db/prisma";
+import type { Tx } from "../db/prisma";
 
 /**
  * Locks an agent's row for the rest of the transaction and returns the database's clock read after the lock, or
@@ -9,10 +9,4 @@ import type { Db, Tx } from "../db/prisma";
 export async function lockAgentRow(tx: Tx, agentId: string): Promise<Date | null> {
   const locked = await tx.$queryRaw<{ now: Date }[]>`SELECT clock_timestamp() AS now FROM "Agent" WHERE id = ${agentId}::uuid FOR UPDATE`;
   return locked[0]?.now ?? null;
-}
-
-/** The database's clock: every time a decision compares is this one, never the process's. */
-export async function dbNow(db: Db | Tx): Promise<Date> {
-  const [row] = await db.$queryRaw<{ now: Date }[]>`SELECT clock_timestamp() AS now`;
-  return row.now;
 }

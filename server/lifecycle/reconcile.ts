@@ -2,14 +2,12 @@
 // locks its agents (SKIP LOCKED), reads the database's time after the locks, runs the pure policy per agent and
 // writes the new states, attempts, next deadline jobs and events with one statement each. What runs after the
 // commit (pushes, wakes) is returned for the caller; a decision never waits for gateway I/O.
-import { fromPrisma } from "pg-boss";
-import type { Db, Tx } from "../db/prisma";
+import { dbNow, type Db, type Tx } from "../db/prisma";
 import type { EventInput, StoredEvent } from "../events/bus";
-import { QUEUES, type ReconcileJobData } from "../queue/queues";
+import { enqueueReconciles, type ReconcileJobData } from "../queue/queues";
 import { transition, type AgentStatus, type LifecycleInput } from "./policy";
 import { policyConfigOf, type LifecycleDeps } from "./deps";
 import { emittedEvent, PERSISTED_STATE_TYPES, sameState, stateColumns, toState, type PersistedState } from "./agent-record";
-import { dbNow } from "./lock";
 
 /** What a reconcile batch reads of each agent it locks (the policy's state and the gateway's overrides). */
 interface BatchAgentRow {
@@ -182,7 +180,7 @@ async function decideBatch(deps: LifecycleDeps, tx: Tx, jobs: readonly Reconcile
     );
     result.started = inserts.length;
   }
-  if (scheduled.length > 0) await deps.boss.insert(QUEUES.reconcile, scheduled, { db: fromPrisma(tx) });
+  await enqueueReconciles(deps.boss, tx, scheduled);
   result.events = await deps.events.recordBatch(tx, events);
   return result;
 }

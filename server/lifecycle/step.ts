@@ -1,13 +1,13 @@
 // One lifecycle step (docs/lifecycle.md, One transaction per decision): lock the agent's row, read the database's
 // time after the lock, ask the pure policy, and apply its decision — the new state, wake attempts, delayed jobs and
 // events — in the same transaction. What must wait for the commit (gateway calls) is returned, never run here.
-import type { Db, Tx } from "../db/prisma";
+import { dbNow, type Db, type Tx } from "../db/prisma";
 import type { EventInput, StoredEvent } from "../events/bus";
 import { enqueueDelete, enqueueReconcile } from "../queue/queues";
 import { transition, type LifecycleAction, type LifecycleInput, type LifecycleState } from "./policy";
 import { policyConfigOf, type LifecycleDeps } from "./deps";
 import { emittedEvent, loadAgent, sameState, stateColumns, toState, type LockedAgent } from "./agent-record";
-import { dbNow, lockAgentRow } from "./lock";
+import { lockAgentRow } from "./lock";
 import { deleteSafetyNetAt } from "./removal";
 
 export type PostCommitAction = Extract<LifecycleAction, { type: "provision" | "send_wake" | "remove_agent" }>;

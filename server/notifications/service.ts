@@ -12,12 +12,11 @@
 //   exponential backoff. The job runs in every process, web processes included: "no queue worker alive" must still
 //   reach someone when the lifecycle worker is the thing that died.
 import type { PgBoss, Job, JobResult, JobWithMetadata } from "pg-boss";
-import { fromPrisma } from "pg-boss";
 import type { Db, Tx } from "../db/prisma";
 import type { EventBus, StoredEvent } from "../events/bus";
 import type { Logger } from "../platform/logger";
 import type { LifecycleService } from "../lifecycle/service";
-import { QUEUES } from "../queue/queues";
+import { QUEUES, enqueueDelivery, type DeliveryJobData } from "../queue/queues";
 import { metrics } from "../platform/metrics";
 import { ServiceError } from "../platform/service-error";
 import { openSecret } from "../secrets/crypto";
@@ -89,9 +88,6 @@ interface Opening {
   details?: Record<string, unknown>;
 }
 
-interface DeliveryJob {
-  deliveryId: string;
-}
 
 const RULE_CACHE_MS = 5_000;
 const MAX_AGENTS_IN_MESSAGE = 50;
@@ -120,7 +116,7 @@ export class NotificationService {
     this.unsubscribe ??= this.deps.events.subscribe((events) => this.onEvents(events));
     if (!this.working) {
       this.working = true;
-      await this.deps.boss.work<DeliveryJob>(
+      await this.deps.boss.work<DeliveryJobData>(
         QUEUES.notify,
         { pollingIntervalSeconds: 1, batchSize: 10, includeMetadata: true, perJobResults: true },
         // A failed delivery fails its own job, which pg-boss retries with backoff; the rest of the batch completes.
@@ -427,13 +423,11 @@ export class NotificationService {
 
   private async enqueue(tx: Tx, deliveryId: string, startAfter: Date): Promise<void> {
     const { settings } = this.deps;
-    await this.deps.boss.send(QUEUES.notify, { deliveryId } satisfies DeliveryJob, {
+    await enqueueDelivery(this.deps.boss, tx, deliveryId, {
       startAfter,
       retryLimit: settings.retryLimit,
-      retryDelay: settings.retryDelaySeconds,
-      retryBackoff: true,
-      retryDelayMax: RETRY_DELAY_MAX_SECONDS,
-      db: fromPrisma(tx),
+      retryDelaySeconds: settings.retryDelaySeconds,
+      retryDelayMaxSeconds: RETRY_DELAY_MAX_SECONDS,
     });
   }
 
@@ -490,7 +484,7 @@ export class NotificationService {
   }
 
   /** The delivery job. Throws to have pg-boss retry it (with backoff) until its last attempt. */
-  async deliver(job: Job<DeliveryJob> & Partial<Pick<JobWithMetadata<DeliveryJob>, "retryCount" | "retryLimit">>): Promise<void> {
+  async deliver(job: Job<DeliveryJobData> & Partial<Pick<JobWithMetadata<DeliveryJobData>, "retryCount" | "retryLimit">>): Promise<void> {
     const { db, settings } = this.deps;
     const deliveryId = job.data.deliveryId;
     const claimed = await db.notificationDelivery.updateMany({ where: { id: deliveryId, status: "pending" }, data: { attempts: { increment: 1 } } });

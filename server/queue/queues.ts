@@ -19,6 +19,14 @@ export interface FleetOperationJobData {
   operationId: string;
 }
 
+export interface TemplateSyncJobData {
+  runId: string;
+}
+
+export interface DeliveryJobData {
+  deliveryId: string;
+}
+
 /**
  * A fleet operation resumes from its stored cursor (server/fleet/operations.ts), so a retry after a crash repeats at
  * most one chunk. It may run for a long time (10,000 provisionings), so it expires only after hours, but its worker
@@ -112,4 +120,36 @@ export async function enqueueReconcile(boss: PgBoss, tx: Tx, data: ReconcileJobD
 
 export async function enqueueDelete(boss: PgBoss, tx: Tx, agentId: string, at: Date): Promise<string | null> {
   return boss.send(QUEUES.delete, { agentId }, { startAfter: at, db: fromPrisma(tx) });
+}
+
+/** Schedules many reconcile jobs in one statement, through the caller's transaction (a batch of due jobs decided at once). */
+export async function enqueueReconciles(boss: PgBoss, tx: Tx, jobs: { data: ReconcileJobData; startAfter: Date }[]): Promise<void> {
+  if (jobs.length > 0) await boss.insert(QUEUES.reconcile, jobs, { db: fromPrisma(tx) });
+}
+
+/** Queues the job that walks a fleet operation, in the transaction that created it: no operation without its job. */
+export async function enqueueFleetOperation(boss: PgBoss, tx: Tx, operationId: string): Promise<void> {
+  await boss.send(QUEUES.fleetOperation, { operationId } satisfies FleetOperationJobData, { db: fromPrisma(tx) });
+}
+
+/** Queues the job of a template sync run, in the transaction that created the run. */
+export async function enqueueTemplateSync(boss: PgBoss, tx: Tx, runId: string): Promise<void> {
+  await boss.send(QUEUES.templateSync, { runId } satisfies TemplateSyncJobData, { db: fromPrisma(tx) });
+}
+
+/** Queues one notification delivery with its retry policy (retries and backoff are per delivery, from the settings). */
+export async function enqueueDelivery(
+  boss: PgBoss,
+  tx: Tx,
+  deliveryId: string,
+  opts: { startAfter: Date; retryLimit: number; retryDelaySeconds: number; retryDelayMaxSeconds: number },
+): Promise<void> {
+  await boss.send(QUEUES.notify, { deliveryId } satisfies DeliveryJobData, {
+    startAfter: opts.startAfter,
+    retryLimit: opts.retryLimit,
+    retryDelay: opts.retryDelaySeconds,
+    retryBackoff: true,
+    retryDelayMax: opts.retryDelayMaxSeconds,
+    db: fromPrisma(tx),
+  });
 }

@@ -1,5 +1,5 @@
 // What operators need to know about the machinery: are workers alive, is the queue keeping up (docs/architecture.md, Contracts (pages) System, docs/ops/).
-import type { Db } from "../db/prisma";
+import { dbNow, type Db } from "../db/prisma";
 import type { Publisher } from "../events/publisher";
 import { QUEUES } from "../queue/queues";
 import { WORKER_STALE_AFTER_MS } from "../queue/worker";
@@ -60,8 +60,8 @@ function emptyStates(): Record<JobState, number> {
 export async function systemHealth(db: Db, queueSchema: string): Promise<SystemHealth> {
   const names = Object.values(QUEUES) as string[];
   // Workers beat with the database's clock; judge them by it too (a web process's clock may differ).
-  const [[{ now }], rows, counts] = await Promise.all([
-    db.$queryRaw<{ now: Date }[]>`SELECT clock_timestamp() AS now`,
+  const [now, rows, counts] = await Promise.all([
+    dbNow(db),
     db.queueWorker.findMany({ orderBy: { startedAt: "asc" } }),
     db.$queryRawUnsafe<CountRow[]>(
       `SELECT name, state::text AS state, count(*) AS n,

@@ -58,3 +58,19 @@ test("docs/architecture.md lists the folders in import order: each imports only 
   const upward = imports.filter((i) => rowOf(i.to) > rowOf(i.from)).map((i) => `${i.from} -> ${i.to}`);
   assert.deepEqual(upward, []);
 });
+
+/** Every .ts file under `dir`, as repository paths. */
+function sourcesUnder(dir: string): string[] {
+  return fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts")).map((f) => `${dir}/${f}`);
+}
+
+test("jobs are enqueued only by server/queue/queues.ts, and routers neither write to the database nor enqueue", () => {
+  const code = ["server", "jobs", "main"].flatMap(sourcesUnder).filter((f) => !f.startsWith("server/generated/"));
+  assert.ok(code.length > 100, `only ${code.length} files read`);
+  const enqueuers = code.filter((f) => !f.startsWith("server/queue/") && /\bboss\.(send|insert|sendAfter)\(/.test(fs.readFileSync(f, "utf8")));
+  assert.deepEqual(enqueuers, []);
+  const writingRouters = sourcesUnder("server/trpc/routers").filter((f) =>
+    /\.db\.(\$transaction|\$executeRaw|\w+\.(create|createMany|update|updateMany|upsert|delete|deleteMany)\()|\bboss\./.test(fs.readFileSync(f, "utf8")),
+  );
+  assert.deepEqual(writingRouters, []);
+});
