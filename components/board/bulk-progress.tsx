@@ -4,6 +4,7 @@ import { useMemo, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import type { AgentRow } from "@/lib/agent-row";
 import { useTRPC } from "../providers";
+import { ProgressBar } from "../progress-bar";
 
 interface Props {
   /** The agents reprovisioned, with their cycle (generation) before the reprovision. */
@@ -87,7 +88,6 @@ export function BulkProgress({ generations, agents, starting, operationIds, onDi
   const total = op.total || generations.size;
   // Done: every queued operation ended, and the loaded agents' new cycles ended too.
   const done = !starting && op.ended && c.waiting + c.cycling === 0;
-  const pct = (n: number) => `${total ? (Math.min(n, total) / total) * 100 : 0}%`;
   const heading = starting
     ? `Queuing the reprovision of ${generations.size} agents…`
     : done
@@ -122,17 +122,7 @@ export function BulkProgress({ generations, agents, starting, operationIds, onDi
           {done ? "Dismiss" : "Hide"}
         </button>
       </div>
-      <div
-        className="mt-1.5 flex h-1.5 overflow-hidden rounded-full bg-zinc-200 dark:bg-zinc-800"
-        role="progressbar"
-        aria-label="Agents the queued reprovision has handled"
-        aria-valuemin={0}
-        aria-valuemax={total}
-        aria-valuenow={op.done}
-      >
-        <div className="bg-emerald-500" style={{ width: pct(op.done - op.failed) }} />
-        <div className="bg-rose-500" style={{ width: pct(op.failed) }} />
-      </div>
+      <ProgressBar label="Agents the queued reprovision has handled" total={total} succeeded={op.done - op.failed} failed={op.failed} />
     </div>
   );
 }

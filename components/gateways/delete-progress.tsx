@@ -3,6 +3,7 @@
 import { useEffect, useMemo } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { useTRPC } from "../providers";
+import { ProgressBar } from "../progress-bar";
 
 interface Progress {
   total: number;
@@ -51,16 +52,7 @@ export function DeleteProgress({ gatewayId, operationId, onDone }: { gatewayId: 
           {done}/{total} agents deleted
         </span>
       </div>
-      <div
-        className="mt-1.5 flex h-1.5 overflow-hidden rounded-full bg-zinc-200 dark:bg-zinc-800"
-        role="progressbar"
-        aria-label="Agents the gateway delete has removed"
-        aria-valuemin={0}
-        aria-valuemax={total}
-        aria-valuenow={done}
-      >
-        <div className={status === "failed" ? "bg-rose-500" : "bg-emerald-500"} style={{ width: `${total ? (Math.min(done, total) / total) * 100 : 0}%` }} />
-      </div>
+      <ProgressBar label="Agents the gateway delete has removed" total={total} succeeded={status === "failed" ? 0 : done} failed={status === "failed" ? done : 0} />
     </div>
   );
 }

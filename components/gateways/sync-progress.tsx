@@ -2,6 +2,7 @@
 
 import { useMemo } from "react";
 import type { LifecycleEvent } from "@/lib/client/types";
+import { ProgressBar } from "../progress-bar";
 
 export interface SyncState {
   runId: string;
@@ -62,7 +63,6 @@ export function latestSync(events: LifecycleEvent[]): SyncState | null {
 export function SyncProgress({ events, agentNames }: { events: LifecycleEvent[]; agentNames: Map<string, string> }) {
   const s = useMemo(() => latestSync(events), [events]);
   if (!s) return null;
-  const pct = (n: number) => `${s.total ? (n / s.total) * 100 : 100}%`;
   return (
     <div className="rounded-md border border-zinc-200 p-3 text-sm dark:border-zinc-700" data-testid="sync-progress" data-final={s.final} data-done={s.done} data-total={s.total}>
       <div className="flex flex-wrap items-center gap-x-3" role="status" aria-live="polite">
@@ -73,17 +73,7 @@ export function SyncProgress({ events, agentNames }: { events: LifecycleEvent[];
           {s.wake ? " · agents are woken after the sync" : ""}
         </span>
       </div>
-      <div
-        className="mt-2 flex h-1.5 overflow-hidden rounded-full bg-zinc-200 dark:bg-zinc-800"
-        role="progressbar"
-        aria-label="Agents synced"
-        aria-valuemin={0}
-        aria-valuemax={s.total}
-        aria-valuenow={s.done}
-      >
-        <div className="bg-emerald-500 transition-[width]" style={{ width: pct(s.succeeded) }} />
-        <div className="bg-rose-500 transition-[width]" style={{ width: pct(s.failed) }} />
-      </div>
+      <ProgressBar className="mt-2" label="Agents synced" total={s.total} succeeded={s.succeeded} failed={s.failed} />
       {s.failures.length ? (
         <ul className="mt-2 space-y-0.5 text-xs text-rose-700 dark:text-rose-400">
           {s.failures.slice(0, 10).map((f, i) => (

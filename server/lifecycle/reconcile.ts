@@ -5,25 +5,15 @@
 import { dbNow, type Db, type Tx } from "../db/prisma";
 import type { EventInput, StoredEvent } from "../events/bus";
 import { enqueueReconciles, type ReconcileJobData } from "../queue/queues";
-import { transition, type AgentStatus, type LifecycleInput } from "./policy";
+import { transition, type LifecycleInput, type LifecycleState } from "./policy";
 import { policyConfigOf, type LifecycleDeps } from "./deps";
 import { emittedEvent, PERSISTED_STATE_TYPES, sameState, stateColumns, toState, type PersistedState } from "./agent-record";
 
 /** What a reconcile batch reads of each agent it locks (the policy's state and the gateway's overrides). */
-interface BatchAgentRow {
+interface BatchAgentRow extends LifecycleState {
   id: string;
   gatewayId: string;
   boardId: string | null;
-  status: AgentStatus;
-  statusReason: string | null;
-  lifecycleGeneration: number;
-  wakeAttempts: number;
-  lastWakeSentAt: Date | null;
-  checkinDeadlineAt: Date | null;
-  lastSeenAt: Date | null;
-  lastProvisionError: string | null;
-  heartbeatIntervalSeconds: number;
-  cycleTokenGeneration: number | null;
   checkinDeadlineSeconds: number | null;
   maxWakeAttempts: number | null;
 }
