@@ -1,4 +1,4 @@
-import type { Db } from "../db/prisma";
+import { isUniqueViolation, type Db } from "../db/prisma";
 import type { Config } from "../platform/config";
 import type { Logger } from "../platform/logger";
 import { generatePassword, hashPassword } from "./passwords";
@@ -16,7 +16,7 @@ export async function ensureFirstAdmin(db: Db, logger: Logger, config: Pick<Conf
     await db.operator.create({ data: { email, role: "admin", name: "Administrator", passwordHash: await hashPassword(password) } });
   } catch (err) {
     // Another process created the first admin at the same moment.
-    if ((err as { code?: string }).code === "P2002") return;
+    if (isUniqueViolation(err)) return;
     throw err;
   }
   logger.info({ email }, "created the first admin operator");

@@ -1,6 +1,6 @@
 // The board aggregate: a board is created with its lead agent, in one transaction, so a board never exists without
 // its lead.
-import type { Db } from "../db/prisma";
+import { isUniqueViolation, type Db } from "../db/prisma";
 import type { LifecycleService } from "../lifecycle/service";
 import { ServiceError } from "../platform/service-error";
 
@@ -45,7 +45,7 @@ export class BoardsService {
       );
     } catch (err) {
       // Another request took the board's or the lead's name since the checks above.
-      if ((err as { code?: string }).code === "P2002") {
+      if (isUniqueViolation(err)) {
         throw new ServiceError("conflict", `The board ${input.name} or its lead ${leadName} already exists on this gateway`);
       }
       throw err;

@@ -40,6 +40,11 @@ export async function dbNow(db: PrismaClient | Prisma.TransactionClient): Promis
   return row.now;
 }
 
+/** A unique constraint refused the write (Prisma P2002): another request took the name first. */
+export function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === "P2002";
+}
+
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: string; originalCode?: string } } } };
   const code = typeof e?.code === "string" ? e.code : "";

@@ -4,7 +4,7 @@
 // generation 1, as the policy's start_cycle gives), so a crash between chunks leaves only consistent agents: the
 // provisioning operation is enqueued with the last chunk, and without it the sweep resumes their provisioning like
 // any provisioning whose process died (docs/fleet.md).
-import { dbNow, type Db, type Tx } from "../db/prisma";
+import { dbNow, isUniqueViolation, type Db, type Tx } from "../db/prisma";
 import type { EventBus, EventInput } from "../events/bus";
 import type { LifecycleSettings } from "../lifecycle/service";
 import { transition, type LifecycleState, type PolicyConfig } from "../lifecycle/policy";
@@ -181,7 +181,7 @@ export async function createAgentsInBulk(deps: BulkCreateDeps, input: BulkCreate
     } catch (err) {
       // Another request took one of these names since the check: what is committed stays (whole agents), and is
       // provisioned like the rest would have been.
-      if ((err as { code?: string }).code !== "P2002") throw err;
+      if (!isUniqueViolation(err)) throw err;
       const committed = ids.slice(0, start);
       if (committed.length > 0) {
         await db.$transaction((tx) => deps.operations.enqueue(tx, { kind: "provision_created", gatewayId: input.gatewayId, agentIds: committed, startedBy: actor }));

@@ -3,7 +3,7 @@
 // refuses new work on it, and answers at once; the operation deletes its agents through the lifecycle, then the
 // gateway (removeDeletedGateway).
 import type { PgBoss } from "pg-boss";
-import type { Db, Prisma, Tx } from "../db/prisma";
+import { dbNow, isUniqueViolation, type Db, type Prisma, type Tx } from "../db/prisma";
 import type { DriverFactory } from "../drivers";
 import type { EventBus } from "../events/bus";
 import type { LifecycleService } from "../lifecycle/service";
@@ -78,15 +78,20 @@ export class GatewaysService {
   }
 
   async create(input: GatewayInput, actor: string): Promise<GatewayView> {
-    const { db, lifecycle } = this.deps;
+    const { lifecycle } = this.deps;
     checkUrl(input.driver, input.url);
     await this.checkNameFree(input.name);
     const { token, ...fields } = input;
-    const gateway = await db.gateway.create({ data: { ...fields, tokenSecret: sealSecret(token) }, select: { id: true } });
+    const id = crypto.randomUUID();
+    // The gateway and its main agent in one transaction: a gateway never exists without its main agent.
+    await lifecycle
+      .createAgent({ gatewayId: id, name: "main", kind: "gateway_main", simulatorBehaviour: input.driver === "simulator" ? "healthy" : null }, actor, async (tx) => {
+        await tx.gateway.create({ data: { ...fields, id, tokenSecret: sealSecret(token) } });
+      })
+      .catch(this.conflictOnName(input.name));
     // Find out at once whether it answers, rather than at the next periodic probe.
-    await this.requestProbe(gateway.id);
-    await lifecycle.createAgent({ gatewayId: gateway.id, name: "main", kind: "gateway_main", simulatorBehaviour: input.driver === "simulator" ? "healthy" : null }, actor);
-    return this.view(gateway.id);
+    await this.requestProbe(id);
+    return this.view(id);
   }
 
   /** Returns the gateway and what changed (stored field names, the token as "token" or "token cleared"). */
@@ -102,7 +107,7 @@ export class GatewaysService {
     if (token !== undefined) data.tokenSecret = sealSecret(token);
     const changed = [...Object.keys(data).filter((k) => k !== "tokenSecret"), ...(token !== undefined ? [token === null ? "token cleared" : "token"] : [])];
     const { connectionChanged, reset } = connectionReset(data, current.url);
-    await db.gateway.update({ where: { id }, data: { ...data, ...reset } });
+    await db.gateway.update({ where: { id }, data: { ...data, ...reset } }).catch(this.conflictOnName(fields.name ?? current.name));
     if (connectionChanged) await this.requestProbe(id);
     return { gateway: await this.view(id), changed };
   }
@@ -157,7 +162,7 @@ export class GatewaysService {
       const running = await tx.fleetOperation.findFirst({ where: { gatewayId: id, ...ACTIVE_DELETE }, select: { id: true, total: true }, orderBy: { createdAt: "desc" } });
       if (running) return { id, name: gateway.name, deletedAgents: running.total, operationId: running.id, started: false };
       // A delete whose operation failed for good left deletingAt set: a new one keeps it.
-      await tx.gateway.updateMany({ where: { id, deletingAt: null }, data: { deletingAt: new Date() } });
+      await tx.gateway.updateMany({ where: { id, deletingAt: null }, data: { deletingAt: await dbNow(tx) } });
       const agentIds = (await tx.agent.findMany({ where: { gatewayId: id }, select: { id: true } })).map((a) => a.id);
       const operationId = await operations.enqueue(tx, { kind: "gateway_delete", gatewayId: id, agentIds, startedBy: actor });
       return { id, name: gateway.name, deletedAgents: agentIds.length, operationId, started: true };
@@ -182,9 +187,18 @@ export class GatewaysService {
   }
 
   private async checkNameFree(name: string): Promise<void> {
-    if (await this.deps.db.gateway.findUnique({ where: { name }, select: { id: true } })) {
-      throw new ServiceError("conflict", `A gateway named ${name} already exists`);
-    }
+    if (await this.deps.db.gateway.findUnique({ where: { name }, select: { id: true } })) throw this.nameTaken(name);
+  }
+
+  /** Another request took the name between the check and the write. */
+  private conflictOnName(name: string) {
+    return (err: unknown): never => {
+      throw isUniqueViolation(err) ? this.nameTaken(name) : err;
+    };
+  }
+
+  private nameTaken(name: string): ServiceError {
+    return new ServiceError("conflict", `A gateway named ${name} already exists`);
   }
 
   private async requestProbe(gatewayId: string): Promise<void> {

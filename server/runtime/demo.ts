@@ -2,6 +2,7 @@
 // so the first screen is alive (agents converging, retrying, going offline, being rejected, losing heartbeat).
 import type { App } from "./app";
 import type { SimulatorBehaviour } from "../drivers/simulator/driver";
+import { isUniqueViolation } from "../db/prisma";
 
 const ACTOR = "system:demo";
 
@@ -43,9 +44,9 @@ export async function seedDemoIfEmpty(app: App): Promise<boolean> {
     .create({
       data: { name: "demo-simulator", driver: "simulator", status: "reachable", runtimeVersion: "simulator-1", lastContactAt: new Date() },
     })
-    .catch((err: { code?: string }) => {
+    .catch((err: unknown) => {
       // Another process started at the same moment and is seeding.
-      if (err.code === "P2002") return null;
+      if (isUniqueViolation(err)) return null;
       throw err;
     });
   if (!gateway) return false;

@@ -86,6 +86,24 @@ describe("gateway procedures", () => {
     assert.match(audit?.message ?? "", /operator@test probed gateway \(reachable\)/);
   });
 
+  test("create: the gateway comes with its main agent; racing creates of one name give one gateway and a conflict, never a 500", async () => {
+    const created = await caller(h).gateways.create({ name: "born-with-main", driver: "simulator" });
+    const agents = await h.app.db.agent.findMany({ where: { gatewayId: created.id }, select: { name: true, kind: true } });
+    assert.deepEqual(agents, [{ name: "main", kind: "gateway_main" }]);
+
+    // Both pass the name check before either writes: the unique constraint decides, and the loser is a CONFLICT.
+    const outcomes = await Promise.allSettled(Array.from({ length: 4 }, () => caller(h).gateways.create({ name: "raced", driver: "simulator" })));
+    const failures = outcomes.filter((o) => o.status === "rejected").map((o) => (o as PromiseRejectedResult).reason as { code?: string; message: string });
+    assert.equal(outcomes.filter((o) => o.status === "fulfilled").length, 1);
+    for (const f of failures) {
+      assert.equal(f.code, "CONFLICT", f.message);
+      assert.match(f.message, /A gateway named raced already exists/);
+    }
+    const raced = await h.app.db.gateway.findMany({ where: { name: "raced" }, select: { id: true } });
+    assert.equal(raced.length, 1);
+    assert.equal(await h.app.db.agent.count({ where: { gatewayId: raced[0].id } }), 1, "one main agent, no orphan from a loser");
+  });
+
   /** Waits (bounded) for a fleet operation to end; it must end done. */
   async function finished(operationId: string) {
     const op = await waitFor(async () => {
