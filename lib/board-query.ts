@@ -3,6 +3,8 @@
 // row belongs in the pages it has loaded, so both sides agree on order and membership. Client-safe.
 import { AGENT_KINDS, type AgentKind, type AgentRow } from "./agent-row";
 import { AGENT_STATUSES, type AgentStatus } from "./status";
+import { z } from "zod";
+import { agentFilter } from "./contract/schemas";
 
 export const BOARD_SORTS = ["group", "name", "status", "lastSeen", "attempts"] as const;
 export type BoardSort = (typeof BOARD_SORTS)[number];
@@ -10,6 +12,17 @@ export type SortDir = "asc" | "desc";
 
 export const PAGE_LIMIT_MAX = 1000;
 export const PAGE_LIMIT_DEFAULT = 200;
+
+/** `agents.page`: one page of board rows under the board's filters, in keyset order. */
+export const boardPageInput = z
+  .object({
+    ...agentFilter,
+    sort: z.enum(BOARD_SORTS).default("group"),
+    dir: z.enum(["asc", "desc"]).default("asc"),
+    cursor: z.string().max(1000).nullish(),
+    limit: z.number().int().min(1).max(PAGE_LIMIT_MAX).default(PAGE_LIMIT_DEFAULT),
+  })
+  .strict();
 
 export interface PageFilter {
   status?: AgentStatus[];

@@ -1,7 +1,7 @@
 // Input schemas shared by the tRPC routers and the forms that build their input. Client-safe: zod and the schema's
 // enums only.
 import { z } from "zod";
-import { AgentKind, GatewayDriver } from "./enums";
+import { AgentKind, AgentStatus, GatewayDriver } from "./enums";
 
 /** Every record id the API accepts. */
 export const id = z.string().uuid();
@@ -67,3 +67,59 @@ export const gatewayUpdateInput = z
   })
   .strict();
 export type GatewayUpdateInput = z.input<typeof gatewayUpdateInput>;
+
+/** How a simulated agent behaves (simulator gateways only; server/drivers/simulator). */
+export const SIMULATOR_BEHAVIOURS = ["healthy", "slow", "silent", "flaky", "bad_token", "crash_after"] as const;
+export type SimulatorBehaviour = (typeof SIMULATOR_BEHAVIOURS)[number];
+const simulatorBehaviour = z.enum(SIMULATOR_BEHAVIOURS);
+
+/** Agents per `agents.createMany` call. */
+export const BULK_CREATE_MAX = 10_000;
+
+/** The agent filters of `agents.list`, `agents.page` and `agents.counts` (the board's filters). */
+export const agentFilter = {
+  status: z.array(z.enum(AgentStatus)).max(Object.keys(AgentStatus).length).optional(),
+  gatewayId: id.optional(),
+  boardId: id.optional(),
+  kind: z.array(agentKind).max(Object.keys(AgentKind).length).optional(),
+  q: z.string().trim().max(100).optional(),
+};
+
+/** `agents.list`. */
+export const agentListInput = z
+  .object({ ...agentFilter, limit: z.number().int().min(1).max(20_000).default(5_000) })
+  .strict();
+
+/** `agents.create`. */
+export const agentCreateInput = z
+  .object({
+    gatewayId: id,
+    boardId: id.optional(),
+    name: agentName,
+    kind: agentKind,
+    simulatorBehaviour: simulatorBehaviour.optional(),
+  })
+  .strict();
+
+/** `agents.createMany`: the rows are validated as a whole by the service, so that every bad row is named at once. */
+export const agentsCreateManyInput = z
+  .object({
+    gatewayId: id,
+    boardId: id.optional(),
+    agents: z
+      .array(
+        z
+          .object({
+            name: z.string().max(200),
+            kind: agentKind,
+            boardId: id.optional(),
+            simulatorBehaviour: simulatorBehaviour.optional(),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(BULK_CREATE_MAX),
+    /** Validate only: the same answer (or error) without creating anything (`mc import` checks every chunk first). */
+    dryRun: z.boolean().optional(),
+  })
+  .strict();

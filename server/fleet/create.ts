@@ -11,6 +11,7 @@ import { transition, type LifecycleState, type PolicyConfig } from "../lifecycle
 import type { FleetOperations } from "./operations";
 
 import type { AgentKind } from "../../lib/contract/enums";
+import { BULK_CREATE_MAX } from "../../lib/contract/schemas";
 
 export type { AgentKind };
 
@@ -46,7 +47,6 @@ export class BulkCreateRejected extends Error {
   }
 }
 
-export const BULK_CREATE_MAX = 10_000;
 const NAME = /^[\p{L}\p{N} ._-]+$/u;
 const MAX_LISTED = 20;
 

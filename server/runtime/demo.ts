@@ -1,7 +1,7 @@
 // The demo fleet: on an empty database, one simulator gateway with two boards whose agents show every behaviour,
 // so the first screen is alive (agents converging, retrying, going offline, being rejected, losing heartbeat).
 import type { App } from "./app";
-import type { SimulatorBehaviour } from "../drivers/simulator/driver";
+import type { SimulatorBehaviour } from "../../lib/contract/schemas";
 import { isUniqueViolation } from "../db/prisma";
 
 const ACTOR = "system:demo";

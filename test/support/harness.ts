@@ -10,7 +10,7 @@ import { jobHandlers } from "../../jobs/handlers";
 import { createTestDatabase } from "./database";
 import { sealSecret } from "../../server/secrets/crypto";
 import { attachPostgresAdapter } from "../../server/realtime/postgres";
-import type { SimulatorBehaviour } from "../../server/drivers/simulator/driver";
+import type { SimulatorBehaviour } from "../../lib/contract/schemas";
 
 export interface Harness {
   app: App;

@@ -13,9 +13,8 @@ import type { Logger } from "../../platform/logger";
 import { openSecret, sealSecret } from "../../secrets/crypto";
 import type { DeleteOptions, DriverAgent, GatewayDriver, ProvisionRequest, WakeRequest } from "../types";
 import { GatewayCallError } from "../types";
+import { SIMULATOR_BEHAVIOURS, type SimulatorBehaviour } from "../../../lib/contract/schemas";
 
-export const SIMULATOR_BEHAVIOURS = ["healthy", "slow", "silent", "flaky", "bad_token", "crash_after"] as const;
-export type SimulatorBehaviour = (typeof SIMULATOR_BEHAVIOURS)[number];
 
 export const SIMULATOR_VERSION = "simulator-1";
 /** NOTIFY channel: the payload is the id of a simulated agent whose row changed. */

@@ -1,135 +1,75 @@
 import { z } from "zod";
-import { AGENT_STATUSES } from "../../../lib/contract/enums";
-import { agentKind, agentName, id } from "../../../lib/contract/schemas";
-import { SIMULATOR_BEHAVIOURS } from "../../drivers/simulator/driver";
+import { agentCreateInput, agentFilter, agentListInput, agentsCreateManyInput, id } from "../../../lib/contract/schemas";
+import { boardPageInput } from "../../../lib/board-query";
+import type { AgentView } from "../../agent-model/view";
 import { actorOf, audit, operatorProcedure, router, viewerProcedure } from "../init";
-import { BULK_CREATE_MAX } from "../../fleet/create";
-import { BOARD_SORTS, PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX } from "../../../lib/board-query";
 
-export const listFilter = z
-  .object({
-    status: z.array(z.enum(AGENT_STATUSES)).max(AGENT_STATUSES.length).optional(),
-    gatewayId: id.optional(),
-    boardId: id.optional(),
-    kind: z.array(agentKind).max(3).optional(),
-    q: z.string().trim().max(100).optional(),
-    limit: z.number().int().min(1).max(20_000).default(5_000),
-  })
-  .strict();
+/** What an agent audit line names. */
+function target(agent: AgentView) {
+  return { agentId: agent.id, gatewayId: agent.gatewayId, boardId: agent.boardId ?? undefined, name: agent.name };
+}
 
-/** The board's filters (agents.page, agents.counts): the same as agents.list's, without its limit. */
-const pageFilter = {
-  status: z.array(z.enum(AGENT_STATUSES)).max(AGENT_STATUSES.length).optional(),
-  gatewayId: id.optional(),
-  boardId: id.optional(),
-  kind: z.array(agentKind).max(3).optional(),
-  q: z.string().trim().max(100).optional(),
-};
-
-export const pageInput = z
-  .object({
-    ...pageFilter,
-    sort: z.enum(BOARD_SORTS).default("group"),
-    dir: z.enum(["asc", "desc"]).default("asc"),
-    cursor: z.string().max(1000).nullish(),
-    limit: z.number().int().min(1).max(PAGE_LIMIT_MAX).default(PAGE_LIMIT_DEFAULT),
-  })
-  .strict();
+const byId = z.object({ id }).strict();
 
 export const agentsRouter = router({
-  list: viewerProcedure.input(listFilter.optional()).query(async ({ ctx, input }) => {
-    return ctx.app.agents.list(listFilter.parse(input ?? {}));
+  list: viewerProcedure.input(agentListInput.optional()).query(async ({ ctx, input }) => {
+    return ctx.app.agents.list(agentListInput.parse(input ?? {}));
   }),
 
   /**
    * One page of board rows (lib/agent-row.ts wire form), in keyset order: pass `nextCursor` back as `cursor` for the
    * next. Filters, search and sort run in the database (server/agents/page.ts).
    */
-  page: viewerProcedure.input(pageInput).query(async ({ ctx, input }) => {
+  page: viewerProcedure.input(boardPageInput).query(async ({ ctx, input }) => {
     return ctx.app.agents.page({ ...input, cursor: input.cursor ?? undefined });
   }),
 
   /** Agents per status under the board's filters except the status one (every agent without input). */
-  counts: viewerProcedure.input(z.object(pageFilter).strict().optional()).query(async ({ ctx, input }) => {
+  counts: viewerProcedure.input(z.object(agentFilter).strict().optional()).query(async ({ ctx, input }) => {
     return ctx.app.agents.counts(input ?? {});
   }),
 
-  get: viewerProcedure.input(z.object({ id }).strict()).query(async ({ ctx, input }) => {
+  get: viewerProcedure.input(byId).query(async ({ ctx, input }) => {
     return ctx.app.agents.get(input.id);
   }),
 
-  create: operatorProcedure
-    .input(
-      z
-        .object({
-          gatewayId: id,
-          boardId: id.optional(),
-          name: agentName,
-          kind: agentKind,
-          simulatorBehaviour: z.enum(SIMULATOR_BEHAVIOURS).optional(),
-        })
-        .strict(),
-    )
-    .mutation(async ({ ctx, input }) => {
-      const agent = await ctx.app.agents.create(input, actorOf(ctx.principal));
-      await audit(ctx, "created agent", { agentId: agent.id, gatewayId: agent.gatewayId, boardId: agent.boardId ?? undefined, name: agent.name });
-      return agent;
-    }),
-
-  reprovision: operatorProcedure.input(z.object({ id }).strict()).mutation(async ({ ctx, input }) => {
-    const agent = await ctx.app.agents.reprovision(input.id, actorOf(ctx.principal));
-    await audit(ctx, "reprovisioned", { agentId: agent.id, gatewayId: agent.gatewayId, boardId: agent.boardId ?? undefined, name: agent.name });
+  create: operatorProcedure.input(agentCreateInput).mutation(async ({ ctx, input }) => {
+    const agent = await ctx.app.agents.create(input, actorOf(ctx.principal));
+    await audit(ctx, "created agent", target(agent));
     return agent;
   }),
 
-  wake: operatorProcedure.input(z.object({ id }).strict()).mutation(async ({ ctx, input }) => {
+  reprovision: operatorProcedure.input(byId).mutation(async ({ ctx, input }) => {
+    const agent = await ctx.app.agents.reprovision(input.id, actorOf(ctx.principal));
+    await audit(ctx, "reprovisioned", target(agent));
+    return agent;
+  }),
+
+  wake: operatorProcedure.input(byId).mutation(async ({ ctx, input }) => {
     const agent = await ctx.app.agents.wake(input.id, actorOf(ctx.principal));
-    await audit(ctx, "woke", { agentId: agent.id, gatewayId: agent.gatewayId, boardId: agent.boardId ?? undefined, name: agent.name });
+    await audit(ctx, "woke", target(agent));
     return agent;
   }),
 
   /** A new agent token, delivered through the gateway. The token itself is never returned: only the gateway receives it. */
-  rotateToken: operatorProcedure.input(z.object({ id }).strict()).mutation(async ({ ctx, input }) => {
+  rotateToken: operatorProcedure.input(byId).mutation(async ({ ctx, input }) => {
     const agent = await ctx.app.agents.rotateToken(input.id, actorOf(ctx.principal));
-    await audit(ctx, "rotated the token of", { agentId: agent.id, gatewayId: agent.gatewayId, boardId: agent.boardId ?? undefined, name: agent.name }, "ok", {
+    await audit(ctx, "rotated the token of", target(agent), "ok", {
       overlapSeconds: ctx.app.config.AGENT_TOKEN_OVERLAP_SECONDS,
     });
     return agent;
   }),
 
   /** Revokes the agent's tokens at once (a leaked token) until a new one is delivered. */
-  revokeToken: operatorProcedure.input(z.object({ id }).strict()).mutation(async ({ ctx, input }) => {
+  revokeToken: operatorProcedure.input(byId).mutation(async ({ ctx, input }) => {
     const agent = await ctx.app.agents.revokeToken(input.id);
-    await audit(ctx, "revoked the token of", { agentId: agent.id, gatewayId: agent.gatewayId, boardId: agent.boardId ?? undefined, name: agent.name });
+    await audit(ctx, "revoked the token of", target(agent));
     return agent;
   }),
 
   /** Up to 10,000 agents in one call, validated as a whole; their provisioning runs as a queued fleet operation. */
   createMany: operatorProcedure
-    .input(
-      z
-        .object({
-          gatewayId: id,
-          boardId: id.optional(),
-          agents: z
-            .array(
-              z
-                .object({
-                  // Checked row by row by the bulk validation, so that every bad row is named at once.
-                  name: z.string().max(200),
-                  kind: agentKind,
-                  boardId: id.optional(),
-                  simulatorBehaviour: z.enum(SIMULATOR_BEHAVIOURS).optional(),
-                })
-                .strict(),
-            )
-            .min(1)
-            .max(BULK_CREATE_MAX),
-          /** Validate only: the same answer (or error) without creating anything (`mc import` checks every chunk first). */
-          dryRun: z.boolean().optional(),
-        })
-        .strict(),
-    )
+    .input(agentsCreateManyInput)
     .mutation(async ({ ctx, input }) => {
       const result = await ctx.app.agents.createMany(input, actorOf(ctx.principal));
       if (result.dryRun) return result;
@@ -147,9 +87,9 @@ export const agentsRouter = router({
       return ctx.app.agents.bulkReprovision(input.ids, actorOf(ctx.principal));
     }),
 
-  delete: operatorProcedure.input(z.object({ id }).strict()).mutation(async ({ ctx, input }) => {
+  delete: operatorProcedure.input(byId).mutation(async ({ ctx, input }) => {
     const { agent, outcome } = await ctx.app.agents.delete(input.id, actorOf(ctx.principal));
-    await audit(ctx, outcome === "deleted" ? "deleted agent" : "started deleting agent", { agentId: agent.id, gatewayId: agent.gatewayId, boardId: agent.boardId ?? undefined, name: agent.name });
+    await audit(ctx, outcome === "deleted" ? "deleted agent" : "started deleting agent", target(agent));
     return { id: input.id, deleted: outcome === "deleted", status: outcome };
   }),
 
