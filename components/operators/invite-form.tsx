@@ -4,6 +4,7 @@ import { useState, type FormEvent } from "react";
 import { useMutation } from "@tanstack/react-query";
 import { errorMessage, useTRPC } from "../providers";
 import { ROLE_OPTIONS, type RoleValue } from "./shared";
+import { LIMITS } from "@/lib/contract/schemas";
 
 export function InviteForm({ onCancel, onDone }: { onCancel(): void; onDone(r: { email: string; role: string; initialPassword?: string }): void }) {
   const trpc = useTRPC();
@@ -46,8 +47,8 @@ export function InviteForm({ onCancel, onDone }: { onCancel(): void; onDone(r: {
             type="password"
             name="new-password"
             autoComplete="new-password"
-            minLength={12}
-            maxLength={200}
+            minLength={LIMITS.password.min}
+            maxLength={LIMITS.password.max}
             placeholder="leave empty to generate one"
             value={password}
             onChange={(e) => setPassword(e.target.value)}

@@ -14,7 +14,20 @@ export const LIMITS = {
   name: 80,
   checkinDeadlineSeconds: { min: 1, max: 3600 },
   maxWakeAttempts: { min: 1, max: 20 },
+  password: { min: 12, max: 200 },
 } as const;
+
+/**
+ * A page cursor over a bigint id (the event log, the audit log): only rows with a smaller id. Bounded to PostgreSQL's
+ * bigint, so a larger one is refused here rather than failing in the database.
+ */
+export const bigintCursor = z
+  .string()
+  .regex(/^\d{1,19}$/, "a decimal id")
+  .refine((v) => BigInt(v) <= 2n ** 63n - 1n, "beyond the largest id");
+
+/** An operator's password as they choose it. */
+export const operatorPassword = z.string().min(LIMITS.password.min, `at least ${LIMITS.password.min} characters`).max(LIMITS.password.max);
 
 /** Names of agents, boards and gateways. */
 export const agentName = z

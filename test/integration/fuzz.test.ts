@@ -382,10 +382,12 @@ describe(`fuzz (seed ${SEED})`, () => {
     assert.deepEqual(notFailedAudit.map((e) => `${e.event}: ${e.message}`), [], "only failed-action audit rows may be added");
   });
 
-  test("an event-log cursor past PostgreSQL's bigint is refused as bad input, not a database error", async () => {
+  test("a log cursor past PostgreSQL's bigint is refused as bad input, not a database error", async () => {
     const r = await call(h.baseUrl, "events.list", { before: "9999999999999999999" }, { token: viewerToken });
     assert.equal(r.status, 400, r.raw.slice(0, 300));
-    assert.match(r.message ?? "", /beyond the largest event id/);
+    assert.match(r.message ?? "", /beyond the largest id/);
+    const audit = await call(h.baseUrl, "operators.audit", { cursor: "9999999999999999999" }, { token: adminToken });
+    assert.equal(audit.status, 400, audit.raw.slice(0, 300));
     const largest = await call(h.baseUrl, "events.list", { before: "9223372036854775807", limit: 1 }, { token: viewerToken });
     assert.equal(largest.status, 200, largest.raw.slice(0, 300));
   });

@@ -2,10 +2,7 @@ import { z } from "zod";
 import { EVENT_NAMES } from "../../../lib/events";
 import { readEventLog } from "../../events/log";
 import { router, viewerProcedure } from "../init";
-import { id } from "../../../lib/contract/schemas";
-
-/** Event ids are PostgreSQL bigints: a larger cursor would fail in the database instead of being refused here. */
-const MAX_EVENT_ID = 2n ** 63n - 1n;
+import { bigintCursor, id } from "../../../lib/contract/schemas";
 
 export const eventsRouter = router({
   list: viewerProcedure
@@ -17,11 +14,7 @@ export const eventsRouter = router({
           boardId: id.optional(),
           events: z.array(z.enum(EVENT_NAMES)).max(EVENT_NAMES.length).optional(),
           /** Cursor: only events with a smaller id. */
-          before: z
-            .string()
-            .regex(/^\d{1,19}$/)
-            .refine((v) => BigInt(v) <= MAX_EVENT_ID, "before is beyond the largest event id")
-            .optional(),
+          before: bigintCursor.optional(),
           limit: z.number().int().min(1).max(1000).default(200),
         })
         .strict()

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { TRPCError } from "@trpc/server";
 import { ROLES, type Principal } from "../../auth/principal";
 import { adminProcedure, audit, router, viewerProcedure } from "../init";
-import { id } from "../../../lib/contract/schemas";
+import { bigintCursor, id, operatorPassword as password } from "../../../lib/contract/schemas";
 
 const role = z.enum(ROLES);
 const email = z.string().trim().toLowerCase().max(200).email("a valid email address");
@@ -14,7 +14,6 @@ const displayName = z
   .trim()
   .max(100)
   .refine((v) => !/[<>]/.test(v) && ![...v].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f), "no control characters or angle brackets");
-const password = z.string().min(12, "at least 12 characters").max(200);
 
 function requireOperatorId(principal: Principal): string {
   if (!principal.operatorId) {
@@ -92,7 +91,7 @@ export const operatorsRouter = router({
           gatewayId: id.optional(),
           since: z.date().optional(),
           /** Cursor: only events with a smaller id (the last id of the previous page). */
-          cursor: z.string().regex(/^\d{1,19}$/).nullish(),
+          cursor: bigintCursor.nullish(),
           /** Sent by infinite queries (only forward paging exists). */
           direction: z.enum(["forward", "backward"]).optional(),
           limit: z.number().int().min(1).max(500).default(100),
