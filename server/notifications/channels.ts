@@ -1,8 +1,8 @@
 // Notification channels: what goes over the wire, and the one HTTP call per delivery.
 //
-// - webhook: `POST <url>` with a JSON body (docs/ops/notifications.md), `X-MC-Signature: sha256=<hex HMAC-SHA256 of
-//   the body keyed with the channel's signing secret>` (the same scheme as the HTTP gateway calls), `X-MC-Event` and
-//   `X-MC-Delivery` (an id that stays the same across retries, for de-duplication).
+// - webhook: `POST <url>` with a JSON body (docs/ops/README.md, Notifications), `X-MC-Signature: sha256=<hex
+//   HMAC-SHA256 of the body keyed with the channel's signing secret>` (the same scheme as the HTTP gateway calls),
+//   `X-MC-Event` and `X-MC-Delivery` (an id that stays the same across retries, for de-duplication).
 // - slack: `POST <incoming webhook url>` with `{"text": …}` in Slack's mrkdwn, which Slack, Mattermost, Rocket.Chat
 //   and others accept.
 // Any 2xx is delivered; anything else, a timeout or a connection error is retried by the queue.

@@ -1,7 +1,7 @@
-// Notification channels and rules, as admins manage them (docs/ops/notifications.md). A channel's URL and signing secret
-// are write-only: sealed at rest, a read shows the URL's scheme and host only, and a generated secret is returned
-// once. A rule's scope target must exist, and fleet-only triggers stay fleet-wide. Every change reaches the evaluating
-// NotificationService at once.
+// Notification channels and rules, as admins manage them (docs/ops/README.md, Notifications). A channel's URL and
+// signing secret are write-only: sealed at rest, a read shows the URL's scheme and host only, and a generated secret is
+// returned once. A rule's scope target must exist, and fleet-only triggers stay fleet-wide. Every change reaches the
+// evaluating NotificationService at once.
 import { isUniqueViolation, type Db, type Prisma } from "../db/prisma";
 import { newSecret } from "../auth/principal";
 import { ServiceError } from "../platform/service-error";

@@ -1,5 +1,5 @@
 // What a lifecycle event means for notifications, as pure functions: the signal an event carries, whether a rule
-// covers it, how it is grouped, and the words an operator reads. The service (./service.ts) applies them.
+// covers it, how it is grouped, and the words an operator reads. signals.ts and checks.ts apply them.
 import type { StoredEvent } from "../events/bus";
 
 export const TRIGGERS = ["agent_offline", "gateway_unreachable", "template_sync_failed", "no_worker", "reconcile_lag"] as const;

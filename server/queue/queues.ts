@@ -75,7 +75,7 @@ export async function startQueue(opts: QueueOptions, onError: (err: Error) => vo
   // At most one queued and one running per gateway (singletonKey): a queued job reads every agent's settings when it
   // runs, so any number of requests while it waits become one config write.
   await boss.createQueue(QUEUES.gatewaySettings, { policy: "stately", retryLimit: 10, retryDelay: 5, retryBackoff: true, expireInSeconds: 120 });
-  // Retries and backoff of a delivery are set per job (server/notifications/service.ts).
+  // Retries and backoff of a delivery are set per job (server/notifications/delivery.ts).
   await boss.createQueue(QUEUES.notify, { expireInSeconds: 120 });
   await boss.createQueue(QUEUES.retention, { retryLimit: 1, retryDelay: 60, expireInSeconds: 3600 });
   await boss.createQueue(QUEUES.fleetOperation, FLEET_OPERATION_QUEUE_POLICY);
