@@ -2,7 +2,7 @@
 // their standard names (`process_*`, `nodejs_*`), `queue` on every queue metric. Counters and histograms are per
 // process (Prometheus sums them across instances); gauges are read from the database on scrape, through indexes and
 // pg-boss's cached queue counts only — never a scan of a history table. Every name here is listed in
-// docs/ops/metrics.md and used by docs/ops/grafana-dashboard.json and docs/ops/prometheus-alerts.yml.
+// docs/ops/README.md (Metrics) and used by docs/ops/grafana-dashboard.json and docs/ops/prometheus-alerts.yml.
 import client from "prom-client";
 import { buildInfo } from "./build-info";
 

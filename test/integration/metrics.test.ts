@@ -1,4 +1,4 @@
-// /api/metrics fits stock dashboards (docs/ops/metrics.md): Node's default metrics under their standard names, a
+// /api/metrics fits stock dashboards (docs/ops/README.md (Metrics)): Node's default metrics under their standard names, a
 // `queue` label on queue metrics, gateway calls timed by driver and method, heartbeats by result, time to converge per
 // gateway, workers alive, build_info — and a scrape that reads no history table.
 import { after, before, describe, test } from "node:test";

@@ -1,4 +1,4 @@
-// Notifications end to end (docs/ops/notifications.md): real lifecycle events, real pg-boss delivery jobs, and a real
+// Notifications end to end (docs/ops/README.md, Notifications): real lifecycle events, real pg-boss delivery jobs, and a real
 // HTTP receiver. Grouping (one message per gateway outage, not one per agent), resolution, retries with backoff,
 // mute, acknowledge, Slack payloads, "no worker" delivered without a lifecycle worker, and write-only channel secrets.
 import { after, before, describe, test } from "node:test";

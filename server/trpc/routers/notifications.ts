@@ -1,4 +1,4 @@
-// Notifications (docs/ops/notifications.md): channels and rules (admins), mute (operators, during an incident), the
+// Notifications (docs/ops/README.md, Notifications): channels and rules (admins), mute (operators, during an incident), the
 // log with delivery status (everyone), acknowledge (operators) and "send test". A channel's URL and signing secret
 // are write-only: a read returns the URL's scheme and host only, and a generated secret is returned once.
 import { z } from "zod";
