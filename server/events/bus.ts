@@ -41,33 +41,19 @@ export class EventBus {
   async record(tx: Tx | Db, events: EventInput[]): Promise<StoredEvent[]> {
     if (events.length === 0) return [];
     const rows = await tx.lifecycleEvent.createManyAndReturn({
-      data: events.map((e) => ({
-        // The app's clock, not the transaction's start time, so the timeline shows when each step happened.
-        at: new Date(),
-        event: e.event,
-        message: e.message,
-        agentId: e.agentId ?? null,
-        gatewayId: e.gatewayId ?? null,
-        boardId: e.boardId ?? null,
-        generation: e.generation ?? null,
-        attempt: e.attempt ?? null,
-        deadlineAt: e.deadlineAt ?? null,
-        data: (e.data ?? {}) as object,
-        actor: e.actor ?? null,
-      })),
+      // The app's clock, not the transaction's start time, so the timeline shows when each step happened.
+      data: events.map((e) => {
+        const columns = eventColumns(e);
+        return { at: new Date(), ...columns, data: columns.data as object };
+      }),
     });
     const audited = events.filter((e) => e.event === "operator.action");
     if (audited.length > 0) {
       await tx.operatorAudit.createMany({
-        data: audited.map((e) => ({
-          at: new Date(),
-          actor: e.actor ?? null,
-          message: e.message,
-          agentId: e.agentId ?? null,
-          gatewayId: e.gatewayId ?? null,
-          boardId: e.boardId ?? null,
-          data: (e.data ?? {}) as object,
-        })),
+        data: audited.map((e) => {
+          const { actor, message, agentId, gatewayId, boardId, data } = eventColumns(e);
+          return { at: new Date(), actor, message, agentId, gatewayId, boardId, data: data as object };
+        }),
       });
     }
     return rows.map(toStoredEvent);
@@ -81,18 +67,7 @@ export class EventBus {
     if (events.length === 0) return [];
     if (events.some((e) => e.event === "operator.action")) return this.record(tx, events);
     const at = new Date();
-    const rows = events.map((e) => ({
-      event: e.event,
-      message: e.message,
-      agentId: e.agentId ?? null,
-      gatewayId: e.gatewayId ?? null,
-      boardId: e.boardId ?? null,
-      generation: e.generation ?? null,
-      attempt: e.attempt ?? null,
-      deadlineAt: e.deadlineAt ?? null,
-      data: e.data ?? {},
-      actor: e.actor ?? null,
-    }));
+    const rows = events.map(eventColumns);
     const inserted = await tx.$queryRawUnsafe<{ id: bigint }[]>(
       `INSERT INTO "LifecycleEvent" (at, event, message, "agentId", "gatewayId", "boardId", generation, attempt, "deadlineAt", data, actor)
        SELECT $2::timestamptz, e.event, e.message, e."agentId", e."gatewayId", e."boardId", e.generation, e.attempt, e."deadlineAt", e.data, e.actor
@@ -163,6 +138,22 @@ type EventRow = {
   data: unknown;
   actor: string | null;
 };
+
+/** An event's stored columns, absent fields as NULL (the id and time are the caller's). */
+function eventColumns(e: EventInput) {
+  return {
+    event: e.event,
+    message: e.message,
+    agentId: e.agentId ?? null,
+    gatewayId: e.gatewayId ?? null,
+    boardId: e.boardId ?? null,
+    generation: e.generation ?? null,
+    attempt: e.attempt ?? null,
+    deadlineAt: e.deadlineAt ?? null,
+    data: e.data ?? {},
+    actor: e.actor ?? null,
+  };
+}
 
 export function toStoredEvent(row: EventRow): StoredEvent {
   return {

@@ -2,7 +2,7 @@
 // revocation, a board created with its lead (both or neither), and bulk reprovisioning of ids that may not exist.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { beat, startHarness, type Harness } from "../support/harness";
+import { beat, startHarness, waitFor, type Harness } from "../support/harness";
 import { FakeHttpGateway } from "../support/fake-http-gateway";
 import { ServiceError } from "../../server/platform/service-error";
 
@@ -21,12 +21,22 @@ describe("agents and boards services", () => {
   let httpGateway: string;
   let boardId: string;
 
-  /** What a refused request must leave as it was. */
-  const written = async () => ({
-    agents: await h.app.db.agent.count(),
-    boards: await h.app.db.board.count(),
-    events: await h.app.db.lifecycleEvent.count(),
-  });
+  /**
+   * What a refused request must leave as it was, read once the simulated agents have checked in (their check-ins add
+   * events; the fake HTTP gateway's agents never check in, and no worker runs their deadlines).
+   */
+  const written = async () => {
+    await waitFor(
+      async () => (await h.app.db.agent.count({ where: { gatewayId: simGateway, status: { in: ["provisioning", "updating", "waking"] } } })) === 0,
+      15_000,
+      "the simulated agents to check in",
+    );
+    return {
+      agents: await h.app.db.agent.count(),
+      boards: await h.app.db.board.count(),
+      events: await h.app.db.lifecycleEvent.count(),
+    };
+  };
 
   before(async () => {
     gw = new FakeHttpGateway();
