@@ -1,7 +1,7 @@
 // The agent aggregate's operator side: reading agents, creating them (one or in bulk), starting their cycles, revoking
 // their tokens and deleting them. Lifecycle steps themselves belong to the lifecycle (docs/lifecycle.md); this service
 // checks what an operator asks for and hands it on.
-import type { Db, Prisma } from "../db/prisma";
+import { conflictOnUnique, type Db, type Prisma } from "../db/prisma";
 import { toStoredEvent, type EventBus } from "../events/bus";
 import type { Publisher } from "../events/publisher";
 import { agentViewSelect, toAgentView, type AgentView, type PolicyDefaults } from "../agent-model/view";
@@ -112,9 +112,10 @@ export class AgentsService {
       if (!board || board.gatewayId !== input.gatewayId) throw ServiceError.notFound("Board on this gateway");
     }
     checkSimulatorBehaviour(input, gateway.driver);
+    const taken = `An agent named ${input.name} already exists on this gateway`;
     const clash = await db.agent.findFirst({ where: { gatewayId: input.gatewayId, name: input.name }, select: { id: true } });
-    if (clash) throw new ServiceError("conflict", `An agent named ${input.name} already exists on this gateway`);
-    return this.deps.lifecycle.createAgent(input, actor);
+    if (clash) throw new ServiceError("conflict", taken);
+    return this.deps.lifecycle.createAgent(input, actor).catch(conflictOnUnique(taken));
   }
 
   /** A new cycle with a new token and the current templates. */

@@ -1,7 +1,7 @@
 // Operators (people who sign in) and their audit log (docs/security.md). Admins invite, change roles, disable, reset
 // passwords and end sessions; everyone can change their own password. A password is never returned except the one
 // generated for an invitation or reset, once. The last enabled admin can be neither demoted nor disabled.
-import type { Db, Prisma } from "../db/prisma";
+import { conflictOnUnique, type Db, type Prisma } from "../db/prisma";
 import { toStoredEvent, type StoredEvent } from "../events/bus";
 import { ServiceError } from "../platform/service-error";
 import { generatePassword, hashPassword, verifyPasswordConstantTime } from "./passwords";
@@ -60,14 +60,13 @@ export class OperatorsService {
   /** Invite: without a password one is generated and returned once (to be handed over securely). */
   async create(input: { email: string; name?: string; role: Role; password?: string }): Promise<OperatorRow & { initialPassword?: string }> {
     const { db } = this.deps;
-    if (await db.operator.findUnique({ where: { email: input.email }, select: { id: true } })) {
-      throw new ServiceError("conflict", `An operator with the email ${input.email} already exists`);
-    }
+    const taken = `An operator with the email ${input.email} already exists`;
+    if (await db.operator.findUnique({ where: { email: input.email }, select: { id: true } })) throw new ServiceError("conflict", taken);
     const initialPassword = input.password ? undefined : generatePassword();
     const operator = await db.operator.create({
       data: { email: input.email, name: input.name || null, role: input.role, passwordHash: await hashPassword(input.password ?? initialPassword!) },
       select: operatorSelect,
-    });
+    }).catch(conflictOnUnique(taken));
     return { ...operator, initialPassword };
   }
 

@@ -1,6 +1,6 @@
 // The board aggregate: a board is created with its lead agent, in one transaction, so a board never exists without
 // its lead.
-import { isUniqueViolation, type Db } from "../db/prisma";
+import { conflictOnUnique, type Db } from "../db/prisma";
 import type { LifecycleService } from "../lifecycle/service";
 import { ServiceError } from "../platform/service-error";
 
@@ -34,22 +34,16 @@ export class BoardsService {
       throw new ServiceError("conflict", `An agent named ${leadName} already exists on this gateway (the board's lead would take that name)`);
     }
     const boardId = crypto.randomUUID();
-    let lead;
-    try {
-      lead = await lifecycle.createAgent(
+    const lead = await lifecycle
+      .createAgent(
         { gatewayId: input.gatewayId, boardId, name: leadName, kind: "board_lead", simulatorBehaviour: gateway.driver === "simulator" ? "healthy" : null },
         actor,
         async (tx) => {
           await tx.board.create({ data: { id: boardId, name: input.name, gatewayId: input.gatewayId } });
         },
-      );
-    } catch (err) {
+      )
       // Another request took the board's or the lead's name since the checks above.
-      if (isUniqueViolation(err)) {
-        throw new ServiceError("conflict", `The board ${input.name} or its lead ${leadName} already exists on this gateway`);
-      }
-      throw err;
-    }
+      .catch(conflictOnUnique(`The board ${input.name} or its lead ${leadName} already exists on this gateway`));
     const board = await db.board.findUniqueOrThrow({ where: { id: boardId } });
     return { ...board, leadAgentId: lead.id };
   }

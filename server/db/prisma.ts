@@ -1,5 +1,6 @@
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient, Prisma } from "../generated/prisma/client";
+import { ServiceError } from "../platform/service-error";
 
 export type Db = PrismaClient;
 export type Tx = Prisma.TransactionClient;
@@ -43,6 +44,16 @@ export async function dbNow(db: PrismaClient | Prisma.TransactionClient): Promis
 /** A unique constraint refused the write (Prisma P2002): another request took the name first. */
 export function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === "P2002";
+}
+
+/**
+ * For `.catch` after a name check: the write a racing request beat to the name fails on the unique constraint, and
+ * becomes the same conflict the check gives, not a 500. Anything else is rethrown.
+ */
+export function conflictOnUnique(message: string): (err: unknown) => never {
+  return (err) => {
+    throw isUniqueViolation(err) ? new ServiceError("conflict", message) : err;
+  };
 }
 
 export function isDatabaseUnavailable(err: unknown): boolean {

@@ -3,7 +3,7 @@
 // refuses new work on it, and answers at once; the operation deletes its agents through the lifecycle, then the
 // gateway (removeDeletedGateway).
 import type { PgBoss } from "pg-boss";
-import { dbNow, isUniqueViolation, type Db, type Prisma, type Tx } from "../db/prisma";
+import { conflictOnUnique, dbNow, type Db, type Prisma, type Tx } from "../db/prisma";
 import type { DriverFactory } from "../drivers";
 import type { EventBus } from "../events/bus";
 import type { LifecycleService } from "../lifecycle/service";
@@ -53,6 +53,8 @@ export interface GatewayDeleteStarted {
   started: boolean;
 }
 
+const nameTaken = (name: string) => `A gateway named ${name} already exists`;
+
 const ACTIVE_DELETE = { kind: "gateway_delete", status: { in: ["queued", "running"] } } satisfies Prisma.FleetOperationWhereInput;
 
 /** The last step of a gateway delete, once its agents are gone: its sync runs, then the gateway (boards go with it). */
@@ -88,7 +90,7 @@ export class GatewaysService {
       .createAgent({ gatewayId: id, name: "main", kind: "gateway_main", simulatorBehaviour: input.driver === "simulator" ? "healthy" : null }, actor, async (tx) => {
         await tx.gateway.create({ data: { ...fields, id, tokenSecret: sealSecret(token) } });
       })
-      .catch(this.conflictOnName(input.name));
+      .catch(conflictOnUnique(nameTaken(input.name)));
     // Find out at once whether it answers, rather than at the next periodic probe.
     await this.requestProbe(id);
     return this.view(id);
@@ -107,7 +109,7 @@ export class GatewaysService {
     if (token !== undefined) data.tokenSecret = sealSecret(token);
     const changed = [...Object.keys(data).filter((k) => k !== "tokenSecret"), ...(token !== undefined ? [token === null ? "token cleared" : "token"] : [])];
     const { connectionChanged, reset } = connectionReset(data, current.url);
-    await db.gateway.update({ where: { id }, data: { ...data, ...reset } }).catch(this.conflictOnName(fields.name ?? current.name));
+    await db.gateway.update({ where: { id }, data: { ...data, ...reset } }).catch(conflictOnUnique(nameTaken(fields.name ?? current.name)));
     if (connectionChanged) await this.requestProbe(id);
     return { gateway: await this.view(id), changed };
   }
@@ -187,18 +189,7 @@ export class GatewaysService {
   }
 
   private async checkNameFree(name: string): Promise<void> {
-    if (await this.deps.db.gateway.findUnique({ where: { name }, select: { id: true } })) throw this.nameTaken(name);
-  }
-
-  /** Another request took the name between the check and the write. */
-  private conflictOnName(name: string) {
-    return (err: unknown): never => {
-      throw isUniqueViolation(err) ? this.nameTaken(name) : err;
-    };
-  }
-
-  private nameTaken(name: string): ServiceError {
-    return new ServiceError("conflict", `A gateway named ${name} already exists`);
+    if (await this.deps.db.gateway.findUnique({ where: { name }, select: { id: true } })) throw new ServiceError("conflict", nameTaken(name));
   }
 
   private async requestProbe(gatewayId: string): Promise<void> {

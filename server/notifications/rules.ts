@@ -2,7 +2,7 @@
 // signing secret are write-only: sealed at rest, a read shows the URL's scheme and host only, and a generated secret is
 // returned once. A rule's scope target must exist, and fleet-only triggers stay fleet-wide. Every change reaches the
 // evaluating NotificationService at once.
-import { isUniqueViolation, type Db, type Prisma } from "../db/prisma";
+import { conflictOnUnique, type Db, type Prisma } from "../db/prisma";
 import { newSecret } from "../auth/principal";
 import { ServiceError } from "../platform/service-error";
 import { sealSecret } from "../secrets/crypto";
@@ -67,10 +67,7 @@ export interface RuleInput extends Partial<RuleShape> {
 }
 
 function conflictOnName(what: string, value: string) {
-  return (err: unknown): never => {
-    if (isUniqueViolation(err)) throw new ServiceError("conflict", `A ${what} named ${value} already exists`);
-    throw err;
-  };
+  return conflictOnUnique(`A ${what} named ${value} already exists`);
 }
 
 export class NotificationRules {

@@ -123,6 +123,14 @@ describe("agents and boards services", () => {
     );
   });
 
+  test("create: racing requests for one name make one agent; the others get the name conflict, never a 500", async () => {
+    const results = await Promise.allSettled([1, 2, 3].map(() => h.app.agents.create({ gatewayId: httpGateway, name: "raced", kind: "gateway_main" }, "test")));
+    await h.app.lifecycle.idle();
+    assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
+    for (const r of results) if (r.status === "rejected") refused("conflict", "An agent named raced already exists on this gateway")(r.reason);
+    assert.equal(await h.app.db.agent.count({ where: { gatewayId: httpGateway, name: "raced" } }), 1);
+  });
+
   test("createMany: the bulk refusals keep their kinds; a dry run writes nothing", async () => {
     const before = await written();
     await assert.rejects(h.app.agents.createMany({ gatewayId: crypto.randomUUID(), agents: [{ name: "n", kind: "gateway_main" }] }, "test"), refused("not_found", "Gateway not found"));

@@ -37,6 +37,13 @@ describe("OperatorsService and ApiTokensService", () => {
     assert.equal(given.initialPassword, undefined, "a chosen password is not echoed");
   });
 
+  test("racing invitations of one email make one operator; the others get the email conflict, never a 500", async () => {
+    const results = await Promise.allSettled([1, 2, 3].map(() => h.app.operators.create({ email: "raced@example.com", role: "viewer", password: "long-enough-password" })));
+    assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
+    for (const r of results) if (r.status === "rejected") await refused(Promise.reject(r.reason), "conflict", /An operator with the email raced@example.com already exists/);
+    assert.equal(await h.app.db.operator.count({ where: { email: "raced@example.com" } }), 1);
+  });
+
   test("the last enabled admin stays: two admins demoting each other at once leave one admin", async () => {
     const a = await h.app.operators.create({ email: `a-${randomUUID()}@example.com`, role: "admin" });
     const b = await h.app.operators.create({ email: `b-${randomUUID()}@example.com`, role: "admin" });
