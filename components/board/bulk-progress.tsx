@@ -5,6 +5,7 @@ import { useQuery } from "@tanstack/react-query";
 import type { AgentRow } from "@/lib/agent-row";
 import { useTRPC } from "../providers";
 import { ProgressBar } from "../progress-bar";
+import { applyPushedProgress, type OperationProgress } from "@/lib/client/fleet-progress";
 
 interface Props {
   /** The agents reprovisioned, with their cycle (generation) before the reprovision. */
@@ -16,13 +17,6 @@ interface Props {
   /** The operations the calls queued; without them, every fleet operation started since this panel opened. */
   operationIds?: readonly string[];
   onDismiss(): void;
-}
-
-interface Progress {
-  total: number;
-  done: number;
-  failed: number;
-  status: string;
 }
 
 /** How recent an operation must be to be this panel's when it is not told which (browser and server clocks differ). */
@@ -46,18 +40,11 @@ export function BulkProgress({ generations, agents, starting, operationIds, onDi
 
   const op = useMemo(() => {
     const wanted = operationIds ? new Set(operationIds) : null;
-    const byId = new Map<string, Progress>();
+    const byId = new Map<string, OperationProgress>();
     for (const o of opsQ.data ?? []) {
       if (wanted ? wanted.has(o.id) : o.kind === "reprovision") byId.set(o.id, { total: o.total, done: o.done, failed: o.failed, status: o.status });
     }
-    // Pushed progress is newer than the last fetch when it says more was done (or that it ended).
-    for (const e of pushedQ.data ?? []) {
-      const d = e.data as Partial<Progress> & { operationId?: string };
-      const known = d.operationId ? byId.get(d.operationId) : undefined;
-      if (!known || d.done === undefined) continue;
-      const ended = d.status === "done" || d.status === "failed";
-      if (d.done > known.done || (ended && known.status !== d.status)) byId.set(d.operationId!, { total: d.total ?? known.total, done: d.done, failed: d.failed ?? 0, status: d.status ?? known.status });
-    }
+    applyPushedProgress(byId, pushedQ.data ?? []);
     const list = [...byId.values()];
     return {
       count: list.length,

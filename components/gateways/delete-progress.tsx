@@ -4,13 +4,7 @@ import { useEffect, useMemo } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { useTRPC } from "../providers";
 import { ProgressBar } from "../progress-bar";
-
-interface Progress {
-  total: number;
-  done: number;
-  status: string;
-  error: string | null;
-}
+import { applyPushedProgress, type OperationProgress } from "@/lib/client/fleet-progress";
 
 /**
  * Progress of a gateway delete, a queued fleet operation (server/fleet/): read from `fleet.operation`, kept current by
@@ -24,16 +18,12 @@ export function DeleteProgress({ gatewayId, operationId, onDone }: { gatewayId: 
   );
   const pushedQ = useQuery(trpc.events.list.queryOptions({ gatewayId, events: ["fleet.operation.progress"], limit: 50 }));
 
-  const op = useMemo((): Progress | null => {
-    let best: Progress | null = opQ.data ? { total: opQ.data.total, done: opQ.data.done, status: opQ.data.status, error: opQ.data.error } : null;
-    // Pushed progress is newer than the last fetch when it says more was done (or that it ended).
-    for (const e of pushedQ.data ?? []) {
-      const d = e.data as Partial<Progress> & { operationId?: string };
-      if (d.operationId !== operationId || d.done === undefined) continue;
-      const ended = d.status === "done" || d.status === "failed";
-      if (!best || d.done > best.done || (ended && best.status !== d.status)) best = { total: d.total ?? best?.total ?? 0, done: d.done, status: d.status ?? "running", error: best?.error ?? null };
-    }
-    return best;
+  const op = useMemo(() => {
+    const known = new Map<string, OperationProgress>();
+    if (opQ.data) known.set(operationId, { total: opQ.data.total, done: opQ.data.done, failed: opQ.data.failed, status: opQ.data.status });
+    applyPushedProgress(known, pushedQ.data ?? [], (id) => id === operationId);
+    const progress = known.get(operationId);
+    return progress ? { ...progress, error: opQ.data?.error ?? null } : null;
   }, [opQ.data, pushedQ.data, operationId]);
 
   const status = op?.status;
